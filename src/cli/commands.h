@@ -1,0 +1,15 @@
+// The subcommands of the thinkprobe executable. Each lives in its own cmd_<name>.cpp, registers its
+// options on the CLI11 app, and returns the process exit code when run. main.cpp lists them.
+#pragma once
+#include <functional>
+
+namespace CLI { class App; }
+
+namespace tp {
+
+using CommandRun = std::function<int()>;
+// Each add_* adds one subcommand to app and returns what runs it when it is the one chosen.
+CommandRun add_validate(CLI::App& app);
+CommandRun add_plan(CLI::App& app);
+
+}  // namespace tp

@@ -1,0 +1,430 @@
+// Loads a job YAML into JobSpec by walking each struct's visit() list (job_spec.h), then checks what
+// one field alone cannot show: unique ids, capture layer syntax, model folders, and every prompt set.
+// All problems are collected and reported together, each with file:line:column and the key path.
+// Precedence: "section.key=value" overrides from the command line > YAML > defaults.
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/job_spec.h"
+#include "prompts/prompt_set.h"
+#include "util/check.h"
+#include "util/text.h"
+
+namespace fs = std::filesystem;
+
+namespace tp {
+
+std::string Diagnostic::str() const {
+  std::string where = file;
+  if (pos.line > 0) where += fmt::format(":{}:{}", pos.line, pos.column);
+  if (!path.empty()) where += ": " + path;
+  return where + ": " + message;
+}
+
+SourcePos LoadedJob::pos_of(const std::string& path) const {
+  for (const auto& [p, pos] : positions)
+    if (p == path) return pos;
+  return {};
+}
+
+namespace {
+
+struct Ctx {
+  std::string file;  // the job file, for messages
+  std::string dir;   // relative paths resolve against it
+  std::vector<Diagnostic>* errors;
+  std::vector<std::pair<std::string, SourcePos>>* positions;
+};
+
+SourcePos pos_of(const YAML::Node& n) {
+  YAML::Mark m = n.Mark();
+  if (m.is_null()) return {};
+  return {m.line + 1, m.column + 1};
+}
+
+std::string fmt_num(double x) {
+  if (x == static_cast<double>(static_cast<int64_t>(x)) && std::abs(x) < 1e15) return std::to_string(static_cast<int64_t>(x));
+  return fmt::format("{}", x);
+}
+
+nlohmann::json yaml_to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& kv : n) j[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      return j;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& item : n) j.push_back(yaml_to_json(item));
+      return j;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted: always a string
+      char* end = nullptr;
+      errno = 0;
+      long long i = std::strtoll(s.c_str(), &end, 10);
+      if (!s.empty() && *end == 0 && errno == 0) return i;
+      double d = std::strtod(s.c_str(), &end);
+      if (!s.empty() && *end == 0) return d;
+      if (s == "true" || s == "false") return s == "true";
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Walks one struct's visit() list against one YAML map.
+class YamlReader {
+ public:
+  YamlReader(YAML::Node node, std::string path, Ctx& ctx) : node_(std::move(node)), path_(std::move(path)), ctx_(ctx) {}
+
+  template <class T>
+  void operator()(const char* name, T& value, const char* help, const Rule& r) {
+    names_.push_back(name);
+    std::string path = path_.empty() ? name : path_ + "." + name;
+    YAML::Node child = node_[name];
+    if (!child || child.IsNull()) {
+      if (r.required) error(node_, path_, fmt::format("missing required key '{}' ({})", name, help));
+      return;
+    }
+    ctx_.positions->emplace_back(path, pos_of(child));
+    read(child, path, value, r);
+  }
+
+  // Keys in the map that no field claimed.
+  void check_unknown() {
+    for (const auto& kv : node_) {
+      std::string key = kv.first.as<std::string>();
+      if (std::find(names_.begin(), names_.end(), key) != names_.end()) continue;
+      std::string hint = did_you_mean(key, names_);
+      std::string msg = fmt::format("unknown key '{}'", key);
+      msg += hint.empty() ? fmt::format(" (known keys: {})", join(names_, ", ")) : fmt::format("; did you mean '{}'?", hint);
+      error(kv.first, path_, msg);
+    }
+  }
+
+  template <class S>
+  static void read_struct(const YAML::Node& n, const std::string& path, S& s, Ctx& ctx) {
+    if (!n.IsMap()) {
+      ctx.errors->push_back({ctx.file, pos_of(n), path, "expected a mapping of keys to values"});
+      return;
+    }
+    YamlReader r(n, path, ctx);
+    s.visit(r);
+    r.check_unknown();
+  }
+
+ private:
+  void error(const YAML::Node& at, const std::string& path, std::string msg) {
+    ctx_.errors->push_back({ctx_.file, pos_of(at), path, std::move(msg)});
+  }
+
+  bool scalar(const YAML::Node& n, const std::string& path, const char* what) {
+    if (n.IsScalar()) return true;
+    error(n, path, fmt::format("expected {}, got a {}", what, n.IsMap() ? "mapping" : n.IsSequence() ? "list" : "null"));
+    return false;
+  }
+
+  void check_range(const YAML::Node& n, const std::string& path, double x, const Rule& r) {
+    if (x < r.lo || x > r.hi) {
+      std::string bound = std::isinf(r.hi) ? fmt::format("must be >= {}", fmt_num(r.lo))
+                                           : fmt::format("must be between {} and {}", fmt_num(r.lo), fmt_num(r.hi));
+      error(n, path, fmt::format("{} (got {})", bound, n.Scalar()));
+    }
+  }
+
+  void check_string(const YAML::Node& n, const std::string& path, std::string& s, const Rule& r) {
+    if (r.nonempty && s.empty()) error(n, path, "must not be empty");
+    if (!r.choices.empty() && std::find(r.choices.begin(), r.choices.end(), s) == r.choices.end()) {
+      std::string hint = did_you_mean(s, r.choices);
+      error(n, path, fmt::format("'{}' is not one of: {}{}", s, join(r.choices, ", "),
+                                 hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+    }
+    if (r.identifier && !s.empty()) {
+      bool ok = std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; });
+      if (!ok) error(n, path, fmt::format("'{}' may only use letters, digits, '_', '-' and '.'", s));
+    }
+    if (r.path != PathKind::NONE && !s.empty()) {
+      fs::path p(s);
+      if (p.is_relative()) p = fs::path(ctx_.dir) / p;
+      s = p.lexically_normal().string();
+      std::error_code ec;
+      if (r.path == PathKind::INPUT_FILE && !fs::is_regular_file(s, ec))
+        error(n, path, fmt::format("no such file: {}", s));
+      if (r.path == PathKind::INPUT_DIR && !fs::is_directory(s, ec))
+        error(n, path, fmt::format("no such folder: {}", s));
+    }
+  }
+
+  void read(const YAML::Node& n, const std::string& path, bool& v, const Rule&) {
+    if (!scalar(n, path, "true or false")) return;
+    const std::string& s = n.Scalar();
+    if (s == "true" || s == "True" || s == "yes") v = true;
+    else if (s == "false" || s == "False" || s == "no") v = false;
+    else error(n, path, fmt::format("expected true or false, got '{}'", s));
+  }
+
+  void read(const YAML::Node& n, const std::string& path, int64_t& v, const Rule& r) {
+    if (!scalar(n, path, "an integer")) return;
+    const std::string& s = n.Scalar();
+    char* end = nullptr;
+    errno = 0;
+    long long x = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end != 0 || errno != 0) return error(n, path, fmt::format("expected an integer, got '{}'", s));
+    check_range(n, path, static_cast<double>(x), r);
+    v = x;
+  }
+
+  void read(const YAML::Node& n, const std::string& path, double& v, const Rule& r) {
+    if (!scalar(n, path, "a number")) return;
+    const std::string& s = n.Scalar();
+    char* end = nullptr;
+    double x = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != 0 || !std::isfinite(x)) return error(n, path, fmt::format("expected a number, got '{}'", s));
+    check_range(n, path, x, r);
+    v = x;
+  }
+
+  void read(const YAML::Node& n, const std::string& path, std::string& v, const Rule& r) {
+    if (!scalar(n, path, "a string")) return;
+    v = n.Scalar();
+    check_string(n, path, v, r);
+  }
+
+  void read(const YAML::Node& n, const std::string& path, std::vector<std::string>& v, const Rule& r) {
+    v.clear();
+    if (n.IsScalar()) {  // a single value stands for a list of one
+      v.push_back(n.Scalar());
+      check_string(n, path, v.back(), r);
+    } else if (n.IsSequence()) {
+      for (size_t i = 0; i < n.size(); i++) {
+        std::string item_path = fmt::format("{}[{}]", path, i);
+        if (!scalar(n[i], item_path, "a string")) continue;
+        v.push_back(n[i].Scalar());
+        check_string(n[i], item_path, v.back(), r);
+      }
+    } else {
+      return error(n, path, "expected a list");
+    }
+    if (r.nonempty && v.empty()) error(n, path, "must not be empty");
+  }
+
+  void read(const YAML::Node& n, const std::string& path, nlohmann::json& v, const Rule&) {
+    if (!n.IsMap()) return error(n, path, "expected a mapping of parameter names to values");
+    v = yaml_to_json(n);
+  }
+
+  template <class S>
+  void read(const YAML::Node& n, const std::string& path, S& v, const Rule&) {
+    read_struct(n, path, v, ctx_);
+  }
+
+  template <class S>
+  void read(const YAML::Node& n, const std::string& path, std::vector<S>& v, const Rule& r) {
+    if (!n.IsSequence()) return error(n, path, "expected a list");
+    v.assign(n.size(), S{});
+    for (size_t i = 0; i < n.size(); i++) read_struct(n[i], fmt::format("{}[{}]", path, i), v[i], ctx_);
+    if (r.nonempty && v.empty()) error(n, path, "must not be empty");
+  }
+
+  YAML::Node node_;
+  std::string path_;
+  Ctx& ctx_;
+  std::vector<std::string> names_;
+};
+
+// "a.b[2].c=value": sets that node in the YAML tree (creating maps on the way), value parsed as YAML.
+void apply_override(YAML::Node root, const std::string& text, std::vector<Diagnostic>& errors) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    errors.push_back({"command line", {}, "", fmt::format("override '{}' must look like section.key=value", text)});
+    return;
+  }
+  std::string key = text.substr(0, eq);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    errors.push_back({"command line", {}, key, fmt::format("override value is not valid YAML: {}", e.msg)});
+    return;
+  }
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t dot = key.find('.', start);
+    parts.push_back(key.substr(start, dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
+    std::string part = parts[i];
+    int index = -1;
+    if (size_t lb = part.find('['); lb != std::string::npos && part.back() == ']') {
+      index = std::atoi(part.substr(lb + 1).c_str());
+      part = part.substr(0, lb);
+    }
+    YAML::Node child = node[part];
+    if (index >= 0) {
+      if (!child.IsSequence() || index >= static_cast<int>(child.size())) {
+        errors.push_back({"command line", {}, key, fmt::format("override: {} has no item {}", part, index)});
+        return;
+      }
+      child = child[index];
+    }
+    if (i + 1 == parts.size()) {
+      if (index >= 0) node[part][index] = value;
+      else node[part] = value;
+      return;
+    }
+    if (!child || child.IsNull()) node[part] = YAML::Node(YAML::NodeType::Map);
+    set(index >= 0 ? node[part][index] : node[part], i + 1);
+  };
+  set(root, 0);
+}
+
+// Capture layer specs: an index (negative counts from the end), "a:b", "all" or "last".
+bool layer_spec_ok(const std::string& s) {
+  if (s == "all" || s == "last") return true;
+  auto is_int = [](const std::string& t) {
+    if (t.empty()) return false;
+    size_t i = (t[0] == '-') ? 1 : 0;
+    return i < t.size() && std::all_of(t.begin() + i, t.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  };
+  size_t colon = s.find(':');
+  if (colon == std::string::npos) return is_int(s);
+  return is_int(s.substr(0, colon)) && is_int(s.substr(colon + 1));
+}
+
+template <class T>
+void check_unique_ids(const std::vector<T>& items, const char* section, const LoadedJob& job, std::vector<Diagnostic>& errors) {
+  std::set<std::string> seen;
+  for (size_t i = 0; i < items.size(); i++) {
+    if (items[i].id.empty()) continue;
+    std::string path = fmt::format("{}[{}].id", section, i);
+    if (!seen.insert(items[i].id).second)
+      errors.push_back({job.file, job.pos_of(path), path, fmt::format("duplicate id '{}'", items[i].id)});
+  }
+}
+
+void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
+  JobSpec& s = job.spec;
+  auto at = [&](const std::string& path, std::string msg) { errors.push_back({job.file, job.pos_of(path), path, std::move(msg)}); };
+
+  if (s.interventions.empty()) {
+    InterventionSpec baseline;
+    baseline.id = "baseline";
+    baseline.description = "no intervention (added because the job lists none)";
+    s.interventions.push_back(baseline);
+  }
+  check_unique_ids(s.models, "models", job, errors);
+  check_unique_ids(s.prompt_sets, "prompt_sets", job, errors);
+  check_unique_ids(s.interventions, "interventions", job, errors);
+
+  for (size_t i = 0; i < s.interventions.size(); i++) {
+    const auto& iv = s.interventions[i];
+    if (iv.type == "none" && !iv.params.empty())
+      at(fmt::format("interventions[{}].params", i), fmt::format("type none takes no params (got {})", iv.params.dump()));
+  }
+  for (size_t i = 0; i < s.capture.layers.size(); i++)
+    if (!layer_spec_ok(s.capture.layers[i]))
+      at(fmt::format("capture.layers[{}]", i),
+         fmt::format("'{}' is not a layer: use an index (negative from the end), a range a:b, all or last", s.capture.layers[i]));
+  for (size_t i = 0; i < s.models.size(); i++) {
+    const auto& m = s.models[i];
+    std::string path = fmt::format("models[{}]", i);
+    bool device_ok = m.device == "auto" || m.device == "cpu" || m.device == "cuda" ||
+                     (m.device.rfind("cuda:", 0) == 0 && m.device.size() > 5 &&
+                      std::all_of(m.device.begin() + 5, m.device.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }));
+    if (!device_ok) at(path + ".device", fmt::format("'{}' is not a device: use auto, cpu, cuda or cuda:N", m.device));
+    std::error_code ec;
+    if (!m.path.empty() && fs::is_directory(m.path, ec)) {
+      for (const char* need : {"config.json", "tokenizer.json"})
+        if (!fs::exists(fs::path(m.path) / need, ec))
+          at(path + ".path", fmt::format("{} has no {}: not a Hugging Face checkpoint folder", m.path, need));
+      bool any_weights = false;
+      for (const auto& e : fs::directory_iterator(m.path, ec))
+        if (e.path().extension() == ".safetensors") any_weights = true;
+      if (!any_weights) at(path + ".path", fmt::format("{} has no *.safetensors weights", m.path));
+    }
+  }
+  if (s.job.output_dir.empty() && !s.job.name.empty())
+    s.job.output_dir = (fs::path(job.dir) / "out" / s.job.name).lexically_normal().string();
+
+  // Each prompt file is loaded and checked line by line; its problems point into that file.
+  std::vector<Diagnostic> prompt_errors;
+  bool sets_ok = std::all_of(s.prompt_sets.begin(), s.prompt_sets.end(), [](const PromptSetSpec& p) {
+    std::error_code ec;
+    return !p.path.empty() && fs::is_regular_file(p.path, ec);
+  });
+  if (sets_ok) prompt_sets_load(s, prompt_errors);
+  errors.insert(errors.end(), prompt_errors.begin(), prompt_errors.end());
+}
+
+}  // namespace
+
+LoadedJob job_load(const std::string& file, const std::vector<std::string>& overrides, std::vector<Diagnostic>& errors) {
+  LoadedJob job;
+  job.file = file;
+  job.dir = fs::absolute(fs::path(file)).parent_path().lexically_normal().string();
+  try {
+    job.yaml_text = read_file(file);
+  } catch (const Error& e) {
+    errors.push_back({file, {}, "", e.what()});
+    return job;
+  }
+  if (size_t bad = utf8_invalid_offset(job.yaml_text); bad != std::string::npos) {
+    errors.push_back({file, {}, "", fmt::format("invalid UTF-8 at byte {}", bad)});
+    return job;
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(job.yaml_text);
+  } catch (const YAML::Exception& e) {
+    errors.push_back({file, {e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg});
+    return job;
+  }
+  if (!root.IsMap()) {
+    errors.push_back({file, pos_of(root), "", "a job file must be a mapping with sections job, models, prompt_sets, ..."});
+    return job;
+  }
+  for (const auto& o : overrides) apply_override(root, o, errors);
+
+  Ctx ctx{file, job.dir, &errors, &job.positions};
+  YamlReader::read_struct(root, "", job.spec, ctx);
+  // A model's sampling starts from the job's sampling section; keys the model gives override it.
+  // (The first pass above already reported errors in those keys; this pass only layers the values.)
+  if (YAML::Node models = root["models"]; models && models.IsSequence()) {
+    std::vector<Diagnostic> ignored;
+    std::vector<std::pair<std::string, SourcePos>> ignored_pos;
+    Ctx quiet{file, job.dir, &ignored, &ignored_pos};
+    for (size_t i = 0; i < job.spec.models.size() && i < models.size(); i++) {
+      job.spec.models[i].sampling = job.spec.sampling;
+      if (models[i].IsMap() && models[i]["sampling"])
+        YamlReader::read_struct(models[i]["sampling"], "", job.spec.models[i].sampling, quiet);
+    }
+  }
+  check_job(job, errors);
+  return job;
+}
+
+LoadedJob job_load_or_throw(const std::string& file, const std::vector<std::string>& overrides) {
+  std::vector<Diagnostic> errors;
+  LoadedJob job = job_load(file, overrides, errors);
+  if (!errors.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& e : errors) lines.push_back(e.str());
+    throw Error(fmt::format("{} has {} problem{}:\n  {}", file, errors.size(), errors.size() == 1 ? "" : "s", join(lines, "\n  ")),
+                "thinkprobe validate " + file + " lists the same problems; docs/job.md describes every key");
+  }
+  return job;
+}
+
+}  // namespace tp

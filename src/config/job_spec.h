@@ -1,0 +1,306 @@
+// The job YAML as plain structs, one per section. Each struct lists its fields exactly once, in visit(),
+// with name, default (the member initialiser), help text and accepted values (Rule). The YAML reader,
+// the resolved-config printer, the JSON Schema writer and `--help` text all walk these lists
+// (STYLE.md rule 6). Precedence: CLI override > YAML > defaults.
+// This header has no YAML, JSON library or torch in it; job_load.cpp and job_print.cpp do the walking.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/rule.h"
+
+namespace tp {
+
+struct SamplingSpec {
+  double temperature = 0.6;
+  double top_p = 0.95;
+  int64_t top_k = 20;
+  int64_t max_think_tokens = 16384;
+  int64_t max_answer_tokens = 1024;
+  int64_t samples_per_prompt = 4;
+  template <class V> void visit(V& v) {
+    v("temperature", temperature, "softmax temperature; 0 means greedy decoding", rule().range(0, 100));
+    v("top_p", top_p, "nucleus sampling: keep the smallest set of tokens whose probability reaches top_p (1 = off)", rule().range(0, 1));
+    v("top_k", top_k, "keep the k most likely tokens (0 = off)", rule().range(0, 1e9));
+    v("max_think_tokens", max_think_tokens, "thinking budget; when reached the thinking is force-closed and the answer follows", rule().range(0, 1e7));
+    v("max_answer_tokens", max_answer_tokens, "answer budget after the thinking closes", rule().range(1, 1e7));
+    v("samples_per_prompt", samples_per_prompt, "independent samples (rollouts) per prompt", rule().range(1, 1e6));
+  }
+};
+
+struct ModelSpec {
+  std::string id;
+  std::string path;
+  std::string dtype = "auto";
+  std::string device = "auto";
+  std::string chat_template = "auto";
+  SamplingSpec sampling;  // starts as the job's sampling section; keys given here override it
+  template <class V> void visit(V& v) {
+    v("id", id, "name of the model in plans, logs and the archive", rule().req().id());
+    v("path", path, "Hugging Face checkpoint folder: config.json, *.safetensors, tokenizer.json", rule().req().dir());
+    v("dtype", dtype, "weights and compute dtype; auto = bfloat16 on CUDA, float32 on CPU", rule().one_of({"auto", "float32", "bfloat16", "float16"}));
+    v("device", device, "auto = cuda:<local rank> when CUDA is available, else cpu; or cpu, cuda, cuda:N", rule());
+    v("chat_template", chat_template, "prompt format; auto = chosen from config.json and tokenizer_config.json", rule().one_of({"auto", "qwen3", "deepseek_r1", "harmony"}));
+    v("sampling", sampling, "per-model sampling overrides (keys not given come from the job's sampling section)", rule());
+  }
+};
+
+struct CsvColumns {
+  std::string id = "id";
+  std::string prompt = "prompt";
+  std::string label = "label";
+  std::string category = "category";
+  std::string source = "source";
+  template <class V> void visit(V& v) {
+    v("id", id, "column holding the prompt id (empty: the 1-based row number)", rule());
+    v("prompt", prompt, "column holding the prompt text", rule().not_empty());
+    v("label", label, "column holding the label", rule().not_empty());
+    v("category", category, "column holding the category (empty: none)", rule());
+    v("source", source, "column holding the source dataset name (empty: the set's source)", rule());
+  }
+};
+
+struct LabelValues {
+  std::vector<std::string> harmful = {"harmful"};
+  std::vector<std::string> benign = {"benign"};
+  template <class V> void visit(V& v) {
+    v("harmful", harmful, "label values that mean harmful (a well-aligned model should refuse)", rule().not_empty());
+    v("benign", benign, "label values that mean benign (it should comply)", rule().not_empty());
+  }
+};
+
+struct SampleFilter {
+  int64_t n = 0;
+  int64_t seed = 0;
+  template <class V> void visit(V& v) {
+    v("n", n, "keep a seeded random sample of n prompts (0 = keep all)", rule().range(0, 1e9));
+    v("seed", seed, "seed of that sample", rule().range(0, 9.2e18));
+  }
+};
+
+struct PromptFilter {
+  std::string label = "any";
+  std::vector<std::string> categories;
+  int64_t limit = 0;
+  SampleFilter sample;
+  template <class V> void visit(V& v) {
+    v("label", label, "keep only prompts with this label", rule().one_of({"any", "harmful", "benign"}));
+    v("categories", categories, "keep only these categories (empty = all)", rule());
+    v("limit", limit, "keep the first N prompts in id order (0 = all); applied after sample", rule().range(0, 1e9));
+    v("sample", sample, "seeded random subset", rule());
+  }
+};
+
+struct PromptSetSpec {
+  std::string id;
+  std::string path;
+  std::string format = "auto";
+  std::string source;
+  CsvColumns columns;
+  LabelValues label_values;
+  PromptFilter filter;
+  template <class V> void visit(V& v) {
+    v("id", id, "name of the prompt set", rule().req().id());
+    v("path", path, "JSONL or CSV file of prompts", rule().req().file());
+    v("format", format, "file format; auto = from the file extension", rule().one_of({"auto", "jsonl", "csv"}));
+    v("source", source, "source name for records that carry none (default: the set id)", rule());
+    v("columns", columns, "CSV only: which column holds each field", rule());
+    v("label_values", label_values, "which label values mean harmful and benign", rule());
+    v("filter", filter, "which prompts of the file to use", rule());
+  }
+};
+
+struct InterventionSpec {
+  std::string id;
+  std::string type = "none";
+  std::string description;
+  nlohmann::json params = nlohmann::json::object();
+  template <class V> void visit(V& v) {
+    v("id", id, "name of the intervention", rule().req().id());
+    v("type", type, "what the intervention does", rule().one_of({"none"}));
+    v("description", description, "free text, kept in the archive", rule());
+    v("params", params, "parameters of the type (see docs/job.md)", rule());
+  }
+};
+
+struct CaptureSpec {
+  std::vector<std::string> layers = {"last"};
+  std::vector<std::string> positions = {"think_first"};
+  int64_t span_points = 100;
+  std::string span_mode = "hop";
+  std::string dtype = "float16";
+  bool final_norm = true;
+  template <class V> void visit(V& v) {
+    v("layers", layers, "residual-stream layers to keep: indices (negative from the end), ranges a:b (end exclusive), all, last", rule());
+    v("positions", positions, "token positions to keep", rule().one_of({"prompt_end", "think_open", "think_first", "think_close", "answer_first", "think_span"}));
+    v("span_points", span_points, "think_span: number of positions the thinking is resampled to", rule().range(1, 100000));
+    v("span_mode", span_mode, "think_span: hop = floor(linspace) positions, pool = means over equal chunks", rule().one_of({"hop", "pool"}));
+    v("dtype", dtype, "dtype of stored activations", rule().one_of({"float16", "bfloat16", "float32"}));
+    v("final_norm", final_norm, "also keep the final-norm output (the paper's probe reads it)", rule());
+  }
+};
+
+struct RunSpec {
+  int64_t batch_size = 16;
+  int64_t prompts_per_unit = 8;
+  int64_t samples_per_unit = 0;
+  int64_t units_per_request = 1;
+  int64_t max_retries = 2;
+  int64_t threads = 0;
+  int64_t kv_cache_mb = 0;
+  template <class V> void visit(V& v) {
+    v("batch_size", batch_size, "sequences a worker decodes at once", rule().range(1, 65536));
+    v("prompts_per_unit", prompts_per_unit, "prompts in one work unit", rule().range(1, 1e6));
+    v("samples_per_unit", samples_per_unit, "samples of one prompt in one work unit (0 = all of them)", rule().range(0, 1e6));
+    v("units_per_request", units_per_request, "units a worker asks for at once", rule().range(1, 1024));
+    v("max_retries", max_retries, "times a failed unit is retried on another worker before it is recorded as failed", rule().range(0, 100));
+    v("threads", threads, "CPU threads per worker (0 = cores on the node / ranks on the node)", rule().range(0, 1024));
+    v("kv_cache_mb", kv_cache_mb, "KV-cache memory budget per worker in MiB (0 = sized from free device memory)", rule().range(0, 1e8));
+  }
+};
+
+struct JudgeSpec {
+  std::string kind = "rule";
+  std::vector<std::string> refusal_patterns;
+  template <class V> void visit(V& v) {
+    v("kind", kind, "how answers are judged refusal or compliance", rule().one_of({"rule"}));
+    v("refusal_patterns", refusal_patterns, "rule judge: regular expressions (PCRE2, case-insensitive) that mark a refusal (empty = built-in list)", rule());
+  }
+};
+
+struct ReduceSpec {
+  int64_t pca_components = 100;
+  double c = 0.03;
+  std::string class_weight = "balanced";
+  int64_t folds = 5;
+  int64_t bootstrap = 500;
+  int64_t behaviour_bootstrap = 1000;
+  int64_t seed = 42;
+  int64_t min_source_refusals = 20;
+  int64_t tie_min_votes = 3;
+  std::string locked_rule = "pre";
+  template <class V> void visit(V& v) {
+    v("pca_components", pca_components, "probe: PCA components after standardising (0 = no PCA)", rule().range(0, 1e6));
+    v("c", c, "probe: inverse L2 strength of the logistic regression", rule().range(1e-12, 1e12));
+    v("class_weight", class_weight, "probe: class weighting", rule().one_of({"balanced", "none"}));
+    v("folds", folds, "probe: stratified cross-validation folds, grouped by prompt", rule().range(2, 100));
+    v("bootstrap", bootstrap, "probe: bootstrap resamples for confidence intervals", rule().range(0, 1e6));
+    v("behaviour_bootstrap", behaviour_bootstrap, "ASR/ORR: bootstrap resamples for confidence intervals", rule().range(0, 1e6));
+    v("seed", seed, "seed of folds and bootstrap", rule().range(0, 9.2e18));
+    v("min_source_refusals", min_source_refusals, "benign macro average: drop a source with fewer refusals", rule().range(0, 1e9));
+    v("tie_min_votes", tie_min_votes, "majority label: refusal needs at least this many refusal votes", rule().range(1, 100));
+    v("locked_rule", locked_rule, "lock-in: a cut is locked when the comply rate before it (pre) or on both sides (both) is <= 0.05 or >= 0.95", rule().one_of({"pre", "both"}));
+  }
+};
+
+struct SlurmSpec {
+  std::string partition;
+  std::string account;
+  std::string qos;
+  int64_t nodes = 1;
+  int64_t gpus_per_node = 1;
+  int64_t cpus_per_task = 4;
+  std::string mem;
+  std::string time = "24:00:00";
+  std::string constraint;
+  std::vector<std::string> extra_sbatch;
+  std::vector<std::string> setup;
+  std::string launcher = "srun";
+  int64_t signal_seconds = 300;
+  template <class V> void visit(V& v) {
+    v("partition", partition, "sbatch --partition (empty: the cluster default)", rule());
+    v("account", account, "sbatch --account", rule());
+    v("qos", qos, "sbatch --qos", rule());
+    v("nodes", nodes, "nodes in the allocation", rule().range(1, 1e6));
+    v("gpus_per_node", gpus_per_node, "GPUs per node; one worker rank per GPU (0 = CPU workers)", rule().range(0, 64));
+    v("cpus_per_task", cpus_per_task, "CPU cores per rank", rule().range(1, 1024));
+    v("mem", mem, "sbatch --mem (empty: the cluster default)", rule());
+    v("time", time, "sbatch --time", rule().not_empty());
+    v("constraint", constraint, "sbatch --constraint", rule());
+    v("extra_sbatch", extra_sbatch, "more #SBATCH lines, verbatim", rule());
+    v("setup", setup, "shell lines run before the launch (module loads, environment)", rule());
+    v("launcher", launcher, "how ranks are started inside the allocation", rule().one_of({"srun", "mpirun"}));
+    v("signal_seconds", signal_seconds, "ask Slurm for SIGUSR1 this many seconds before the time limit", rule().range(0, 86400));
+  }
+};
+
+struct JobMeta {
+  std::string name;
+  int64_t seed = 0;
+  std::string output_dir;
+  std::string description;
+  bool dedupe_prompts = false;
+  template <class V> void visit(V& v) {
+    v("name", name, "name of the job", rule().req().id());
+    v("seed", seed, "base seed; every sample's seed derives from it and stable ids", rule().range(0, 9.2e18));
+    v("output_dir", output_dir, "where the archive goes (default: out/<name> beside the job file)", rule().out_dir());
+    v("description", description, "free text, kept in the archive", rule());
+    v("dedupe_prompts", dedupe_prompts, "drop a prompt whose text already appears in an earlier set", rule());
+  }
+};
+
+struct JobSpec {
+  JobMeta job;
+  SamplingSpec sampling;  // read before models: their sampling starts from it
+  std::vector<ModelSpec> models;
+  std::vector<PromptSetSpec> prompt_sets;
+  std::vector<InterventionSpec> interventions;
+  CaptureSpec capture;
+  RunSpec run;
+  JudgeSpec judge;
+  ReduceSpec reduce;
+  SlurmSpec slurm;
+  template <class V> void visit(V& v) {
+    v("job", job, "name, seed and output folder", rule().req());
+    v("sampling", sampling, "decoding settings for every model (a model may override them)", rule());
+    v("models", models, "checkpoints to run", rule().req().not_empty());
+    v("prompt_sets", prompt_sets, "prompt files, each prompt labelled harmful or benign", rule().req().not_empty());
+    v("interventions", interventions, "safety interventions to compare (default: one baseline of type none)", rule());
+    v("capture", capture, "which hidden states to keep", rule());
+    v("run", run, "how work is split and scheduled", rule());
+    v("judge", judge, "how answers are judged", rule());
+    v("reduce", reduce, "probe and statistics settings of thinkprobe reduce", rule());
+    v("slurm", slurm, "resources for thinkprobe submit", rule());
+  }
+};
+
+// Where a value came from in the job file, for messages that point at it.
+struct SourcePos {
+  int line = 0;    // 1-based; 0 = unknown (a default)
+  int column = 0;  // 1-based
+};
+
+struct Diagnostic {
+  std::string file;
+  SourcePos pos;
+  std::string path;     // key path, e.g. "models[1].sampling.temperature"
+  std::string message;
+  std::string str() const;  // "job.yaml:12:5: models[1].sampling.temperature: must be <= 100 (got 300)"
+};
+
+// The job as loaded: the spec, where each key path was written, the YAML text as given.
+struct LoadedJob {
+  JobSpec spec;
+  std::string file;        // path of the job file as given
+  std::string dir;         // its folder; relative paths in the job resolve against it
+  std::string yaml_text;   // the job file as given, byte for byte
+  std::vector<std::pair<std::string, SourcePos>> positions;  // key path -> position
+  SourcePos pos_of(const std::string& path) const;
+};
+
+// Reads and checks a job file: syntax, unknown keys, types, ranges, paths, cross-references, and every
+// prompt set (loaded and checked line by line). All problems come back at once; an empty list means the
+// job is valid. `overrides` are "section.key=value" strings applied after the YAML.
+LoadedJob job_load(const std::string& file, const std::vector<std::string>& overrides,
+                   std::vector<Diagnostic>& errors);
+// Same, but throws tp::Error listing every problem (one per line) if there is any.
+LoadedJob job_load_or_throw(const std::string& file, const std::vector<std::string>& overrides = {});
+
+// The resolved job (defaults filled in, paths absolute) as JSON, and the JSON Schema of the job file.
+nlohmann::json job_to_json(const JobSpec& spec);
+nlohmann::json job_json_schema();
+
+}  // namespace tp
