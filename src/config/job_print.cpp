@@ -59,6 +59,7 @@ struct SchemaWriter {
   static nlohmann::json string_schema(const Rule& r) {
     nlohmann::json s = {{"type", "string"}};
     if (!r.choices.empty()) s["enum"] = r.choices;
+    if (!r.pattern.empty()) s["pattern"] = "^(" + r.pattern + ")$";
     if (r.identifier) s["pattern"] = "^[A-Za-z0-9_.-]+$";
     if (r.nonempty) s["minLength"] = 1;
     return s;
@@ -80,6 +81,7 @@ struct SchemaWriter {
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
       nlohmann::json item = string_schema(r);
       item.erase("minLength");
+      if (r.integers_too) item = {{"oneOf", {item, {{"type", "integer"}}}}};
       nlohmann::json list = {{"type", "array"}, {"items", item}};
       if (r.nonempty) list["minItems"] = 1;
       s = {{"oneOf", {item, list}}};  // a single value stands for a list of one
