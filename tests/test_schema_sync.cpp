@@ -12,3 +12,8 @@ TEST_CASE("schemas/job.schema.json equals the schema generated from the parser",
   INFO("regenerate with: build/thinkprobe validate --schema > schemas/job.schema.json");
   CHECK(committed == generated);
 }
+
+TEST_CASE("docs/job-reference.md equals the reference generated from the parser", "[config][schema]") {
+  INFO("regenerate with: build/thinkprobe validate --reference > docs/job-reference.md");
+  CHECK(tp::read_file(tp::test::source_dir() + "/docs/job-reference.md") == tp::job_reference_markdown());
+}

@@ -304,5 +304,7 @@ LoadedJob job_load_or_throw(const std::string& file, const std::vector<std::stri
 // The resolved job (defaults filled in, paths absolute) as JSON, and the JSON Schema of the job file.
 nlohmann::json job_to_json(const JobSpec& spec);
 nlohmann::json job_json_schema();
+// The key reference of docs/job-reference.md (markdown), from the same field lists.
+std::string job_reference_markdown();
 
 }  // namespace tp
