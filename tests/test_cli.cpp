@@ -63,7 +63,7 @@ TEST_CASE("plan prints units, samples and tokens per cell", "[cli]") {
   CHECK_THAT(r.output, Catch::Contains("HINT: "));
 }
 
-TEST_CASE("--version and --help of each subcommand", "[cli]") {
+TEST_CASE("the version flag and the help of each subcommand", "[cli]") {
   auto r = test::run_cmd(test::cli() + " --version");
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::StartsWith("thinkprobe 0.1.0 ("));
