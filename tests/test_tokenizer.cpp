@@ -126,6 +126,19 @@ TEST_CASE("BPE applies the lowest-rank merge first, leftmost on ties (hand-compu
   }
 }
 
+TEST_CASE("a ByteLevel pre-tokenizer with use_regex splits with GPT-2's pattern (hand-computed)", "[tokenizer]") {
+  json j = json::parse(hand_tokenizer_json(json{"1 2", "a b", "' S"}, {{"12", 256}, {"ab", 257}, {"'S", 258}}));
+  Tokenizer qwen = tokenizer_from_json(j.dump(), "", "", "", "q/tokenizer.json");
+  CHECK(encode(qwen, "123") == std::vector<int32_t>{'1', '2', '3'});  // the Qwen2 pattern splits single digits
+  j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
+  Tokenizer gpt2 = tokenizer_from_json(j.dump(), "", "", "", "g/tokenizer.json");
+  CHECK(encode(gpt2, "123") == std::vector<int32_t>{256, '3'});     // GPT-2's keeps digit runs together
+  CHECK(encode(gpt2, "'Sab") == std::vector<int32_t>{'\'', 'S', 257});  // and its contractions are case-sensitive
+  CHECK(encode(qwen, "'Sab") == std::vector<int32_t>{258, 257});
+  j["pre_tokenizer"]["add_prefix_space"] = true;
+  CHECK_THROWS_WITH(tokenizer_from_json(j.dump(), "", "", "", "g/tokenizer.json"), Catch::Contains("add_prefix_space"));
+}
+
 TEST_CASE("BOS comes from the post-processor or tokenizer_config add_bos_token", "[tokenizer]") {
   json tp_bos = {{"type", "TemplateProcessing"},
                  {"single", json::array({json{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, json{{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})}};

@@ -41,6 +41,8 @@ std::vector<std::string> hard_strings() {
       "a  b   c    d     e", "\t\t\tx\t", "   \n  \n\n   trailing   ", "line1\r\nline2\r\n\r\nline3\n\r", "\r\r\r\n\n",
       "x\u00A0nbsp\u2003em\u3000ideographic\u2028ls\u2029ps", "                                                  end",
       "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", " ", "\n", "",
+      // where regex engines disagree on \s: NEL, BOM, Mongolian vowel separator, zero-width space, VT/FF, LS/PS
+      "a\u0085 b x \u0085\u0085 y", "\uFEFFhello \uFEFF world", "a\u180Eb a \u200B b", "tab\v\fvt", "\u2028\u2029 x a\u1680b  \u205F c",
       // digits (single for Qwen, up to three for Llama-3 and o200k), fractions, circled numbers
       "1234567890 3.14159 1,000,000 007 x2y3 12345678901234567890", "½ ⅓ ① ⑩ ²³ ٣٤٥ ३४५ 五六",
       // contractions in every case (the (?i:...) group) and o200k's letter-case splits
