@@ -120,12 +120,15 @@ std::shared_ptr<BpeModel> read_model(const json& root, const std::string& path) 
   }
 
   // merges: "a b" strings or [a, b] pairs, each resolved to ids once
+  std::unordered_map<std::string_view, int32_t> by_text;  // vocabulary string -> id (views of vocab's keys)
+  by_text.reserve(vocab.size());
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) by_text.emplace(it.key(), it.value().get<int32_t>());
   const json& merges = m.at("merges");
   bpe->merges.reserve(merges.size());
   auto vocab_id = [&](const std::string& s, size_t rank) {
-    auto it = vocab.find(s);
-    if (it == vocab.end()) throw Error(fmt::format("{}: model.merges[{}] uses '{}', which is not in the vocabulary", path, rank, s));
-    return it.value().get<int32_t>();
+    auto it = by_text.find(s);
+    if (it == by_text.end()) throw Error(fmt::format("{}: model.merges[{}] uses '{}', which is not in the vocabulary", path, rank, s));
+    return it->second;
   };
   for (size_t rank = 0; rank < merges.size(); rank++) {
     const json& mg = merges[rank];
