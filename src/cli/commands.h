@@ -12,5 +12,6 @@ using CommandRun = std::function<int()>;
 CommandRun add_validate(CLI::App& app);
 CommandRun add_plan(CLI::App& app);
 CommandRun add_submit(CLI::App& app);
+CommandRun add_tokenize(CLI::App& app);
 
 }  // namespace tp

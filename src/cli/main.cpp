@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(tp::add_validate);
   add(tp::add_plan);
   add(tp::add_submit);
+  add(tp::add_tokenize);
 
   CLI11_PARSE(app, argc, argv);
   tp::log_init(0, 1);
