@@ -11,5 +11,7 @@ using CommandRun = std::function<int()>;
 // Each add_* adds one subcommand to app and returns what runs it when it is the one chosen.
 CommandRun add_validate(CLI::App& app);
 CommandRun add_plan(CLI::App& app);
+CommandRun add_make_test_model(CLI::App& app);
+CommandRun add_logits(CLI::App& app);
 
 }  // namespace tp
