@@ -13,5 +13,7 @@ CommandRun add_validate(CLI::App& app);
 CommandRun add_plan(CLI::App& app);
 CommandRun add_submit(CLI::App& app);
 CommandRun add_tokenize(CLI::App& app);
+CommandRun add_make_test_model(CLI::App& app);
+CommandRun add_logits(CLI::App& app);
 
 }  // namespace tp
