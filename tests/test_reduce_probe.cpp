@@ -97,7 +97,7 @@ TEST_CASE("logistic_fit: gradient of the weighted L2 objective vanishes", "[redu
 
 TEST_CASE("probe_oof: recovers a planted signal, chance on shuffled labels, NaN without both labels",
           "[reduce][probe]") {
-  Planted p = planted(1000, 30, 250, 1.5, 7);
+  Planted p = planted(1000, 30, 250, 3.0, 7);
   auto folds = grouped_stratified_folds(p.y.data(), p.prompt.data(), p.n, 5, 42);
   ProbeOptions opt;
   opt.pca_components = 10;
