@@ -147,7 +147,44 @@ struct Projection {
   at::Tensor offset;  // [k] double
 };
 
-Projection fit_projection(const Moments& m, int64_t k) {
+// Top-k eigenvectors (descending) of a symmetric PSD matrix a [d, d]. Small or large-k problems use a
+// full eigendecomposition; otherwise block subspace iteration with Rayleigh-Ritz on l = k + k/2 + 10
+// vectors, started from *warm (the previous fold's block, which differs from this one by a sampling
+// perturbation) or a seeded random block, until every top-k Ritz pair has a residual below 1e-10 of the
+// largest eigenvalue. The warm block is updated for the next call.
+at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, at::Tensor* warm) {
+  const int64_t d = a.size(0), l = std::min(d, k + k / 2 + 10);
+  if (d <= 512 || 4 * l > d) {
+    at::Tensor vecs = std::get<1>(at::linalg_eigh(a));  // ascending eigenvalues
+    return vecs.narrow(1, d - k, k).flip({1});
+  }
+  at::Tensor q;
+  if (warm && warm->defined() && warm->size(0) == d && warm->size(1) == l) {
+    q = *warm;
+  } else {
+    Rng rng(0x5eed);
+    q = at::empty({d, l}, at::kDouble);
+    double* p = q.data_ptr<double>();
+    for (int64_t i = 0; i < d * l; ++i) p[i] = rng.uniform() - 0.5;
+    q = std::get<0>(at::linalg_qr(q));
+  }
+  at::Tensor v;
+  for (int iter = 0; iter < 1000; ++iter) {
+    at::Tensor y = at::mm(a, q);                                   // [d, l]
+    auto [theta, s] = at::linalg_eigh(at::mm(q.t(), y));           // Rayleigh-Ritz, ascending
+    s = s.flip({1});
+    theta = theta.flip({0});
+    v = at::mm(q, s);
+    at::Tensor av = at::mm(y, s);
+    at::Tensor resid = (av - v * theta.unsqueeze(0)).narrow(1, 0, k).norm(2, {0});
+    if (resid.max().item<double>() <= 1e-10 * theta[0].item<double>()) break;
+    q = std::get<0>(at::linalg_qr(av));
+  }
+  if (warm) *warm = v;
+  return v.narrow(1, 0, k);
+}
+
+Projection fit_projection(const Moments& m, int64_t k, at::Tensor* warm) {
   at::Tensor mean = m.sum / double(m.n);
   at::Tensor cov = m.scatter / double(m.n) - at::outer(mean, mean);
   at::Tensor var = cov.diagonal().clamp_min(0);
@@ -155,14 +192,7 @@ Projection fit_projection(const Moments& m, int64_t k) {
   const double tiny = 1e-12 * std::max(var.mean().item<double>(), 1e-300);
   at::Tensor scale = at::where(var > tiny, var.sqrt(), at::ones_like(var));
   at::Tensor inv = 1.0 / scale;
-  at::Tensor w;
-  if (k == 0) {
-    w = at::diag(inv);
-  } else {
-    at::Tensor corr = cov * at::outer(inv, inv);
-    at::Tensor vecs = std::get<1>(at::linalg_eigh(corr));  // ascending eigenvalues
-    w = vecs.narrow(1, vecs.size(1) - k, k).flip({1}) * inv.unsqueeze(1);
-  }
+  at::Tensor w = k == 0 ? at::diag(inv) : top_eigenvectors(cov * at::outer(inv, inv), k, warm) * inv.unsqueeze(1);
   return {w, at::mv(w.t(), mean)};
 }
 
@@ -200,6 +230,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
     all = {all.n + fold_m[f].n, all.sum + fold_m[f].sum, all.sum1 + fold_m[f].sum1, all.n1 + fold_m[f].n1,
            all.scatter + fold_m[f].scatter};
 
+  at::Tensor warm;  // eigenvector block carried from fold to fold
   for (int32_t f = 0; f < n_folds; ++f) {
     const auto& held = rows[size_t(f)];
     Moments tr = minus(all, fold_m[size_t(f)]);
@@ -210,7 +241,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
     at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);
     at::Tensor s_dom = at::mv(x_held.to(at::kDouble), dom) + at::dot(center, dom);
     // Standardise + PCA + logistic regression.
-    Projection p = fit_projection(tr, opt.pca_components);
+    Projection p = fit_projection(tr, opt.pca_components, &warm);
     std::vector<int64_t> train_rows;
     std::vector<int8_t> train_labels;
     for (int32_t g = 0; g < n_folds; ++g)
@@ -240,7 +271,7 @@ ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_
   Moments m = moments_of(xc, labels, all_rows);
   TP_CHECK_MSG(m.n1 > 0 && m.n1 < m.n, "probe_directions needs both labels");
   at::Tensor dom = m.sum1 / double(m.n1) - (m.sum - m.sum1) / double(m.n - m.n1);
-  Projection p = fit_projection(m, opt.pca_components);
+  Projection p = fit_projection(m, opt.pca_components, nullptr);
   at::Tensor f = features(xc, p).contiguous();
   std::vector<double> beta = logistic_fit(f.data_ptr<double>(), n, size_t(f.size(1)), labels, opt);
   at::Tensor coef = at::from_blob(beta.data(), {f.size(1)}, at::kDouble);

@@ -36,9 +36,12 @@ struct ProbeOof {
 // Out-of-fold scores. For each fold f the pipeline is fitted on the other folds and applied to f, as
 // sklearn.model_selection.cross_val_predict(Pipeline([StandardScaler(), PCA(k, svd_solver="full"),
 // LogisticRegression(C, class_weight)]), method="predict_proba") with those folds. A fold whose training
-// part has a single label gets NaN scores. The per-fold sufficient statistics (sums and scatter
-// matrices) are computed once, so the cost is one pass of d x d products plus one eigendecomposition
-// per fold, independent of the number of folds otherwise.
+// part has a single label gets NaN scores. The per-fold sums and scatter matrices are computed once (one
+// pass of d x d products in float32 over all rows), a fold's training moments are "all minus the fold",
+// and PCA is the top-k eigenvectors of the training correlation matrix: a full eigendecomposition for
+// d <= 512, else block subspace iteration warm-started from the previous fold, to residual 1e-10.
+// Exact PCA, where sklearn's PCA(k) with its default svd_solver="auto" picks a randomized SVD once
+// max(n, d) > 500 (the authors' runs); the reference tests use svd_solver="full".
 ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
                    int32_t n_folds, const ProbeOptions& opt);
 

@@ -133,13 +133,13 @@ out["norm_fisher"] = {"x": x.ravel().tolist(), "n": 300, "d": 12, "labels": y.to
 # lbfgs stops on a relative function change of 64 eps (and the authors ran it at tol=1e-4), which leaves
 # probabilities ~1e-4 from the optimum; newton-cholesky at tol=1e-12 reaches it, so the comparison
 # measures thinkprobe's error rather than the reference's.
-def probe_case(n, d, n_prompts, k, c, class_weight, seed):
+def probe_case(n, d, n_prompts, k, c, class_weight, seed, rank=4):
     r = np.random.default_rng(seed)
     prompt = r.integers(0, n_prompts, n)
     latent = r.normal(size=n_prompts)[prompt] + 0.5 * r.normal(size=n)
     y = (latent + 0.3 * r.normal(size=n) > 0.6).astype(int)
-    mix = r.normal(size=(4, d)) * r.uniform(0.2, 3.0, d)
-    x = (np.outer(latent, mix[0]) + r.normal(size=(n, 4)) @ mix + r.normal(size=(n, d)) * r.uniform(0.1, 2, d)
+    mix = r.normal(size=(rank, d)) * r.uniform(0.2, 3.0, d) / np.sqrt(np.arange(1, rank + 1))[:, None]
+    x = (np.outer(latent, mix[0]) + r.normal(size=(n, rank)) @ mix + r.normal(size=(n, d)) * r.uniform(0.1, 2, d)
          + r.normal(5, 3, d)).astype(np.float32)  # correlated columns, offset means, unequal scales
     folds = np.zeros(n, dtype=int)
     for f, (_, te) in enumerate(StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(x, y, prompt)):
@@ -166,7 +166,8 @@ def probe_case(n, d, n_prompts, k, c, class_weight, seed):
 
 out["probe"] = [probe_case(600, 40, 150, 10, 0.03, "balanced", 1),
                 probe_case(400, 25, 400, 0, 0.03, "balanced", 2),
-                probe_case(500, 30, 100, 20, 1.0, None, 3)]
+                probe_case(500, 30, 100, 20, 1.0, None, 3),
+                probe_case(1200, 560, 300, 20, 0.03, "balanced", 4, rank=60)]  # d > 512: subspace iteration
 
 os.makedirs(sys.argv[1], exist_ok=True)
 with open(os.path.join(sys.argv[1], "reduce_reference.json"), "w") as fh:
