@@ -105,3 +105,20 @@ TEST_CASE("rates and vote labels: tie rule and missing votes", "[reduce][metrics
     else CHECK(s == Approx(r.expected_soft));
   }
 }
+
+TEST_CASE("auroc_weighted: a resample by multiplicities equals auroc of the resampled rows", "[reduce][metrics]") {
+  std::vector<double> s = {0.3, 0.1, 0.3, 0.7, 0.5, 0.5, 0.9, 0.1};
+  std::vector<int8_t> y = {1, 0, 0, 1, 1, 0, 1, 0};
+  RankedScores ranked = rank_scores(s.data(), s.size());
+  CHECK(ranked.block_end == std::vector<uint32_t>{2, 4, 6, 7, 8});  // 0.1 x2, 0.3 x2, 0.5 x2, 0.7, 0.9
+  std::vector<double> ones(8, 1.0);
+  CHECK(auroc_weighted(ranked, y.data(), ones.data()) == Approx(auroc(s.data(), y.data(), 8)).margin(1e-15));
+  // Rows drawn 0,0,2,3,5,5,5,7 -> multiplicities 2,0,1,1,0,3,0,1.
+  std::vector<uint32_t> drawn = {0, 0, 2, 3, 5, 5, 5, 7};
+  std::vector<double> w = {2, 0, 1, 1, 0, 3, 0, 1}, rs;
+  std::vector<int8_t> ry;
+  for (uint32_t r : drawn) { rs.push_back(s[r]); ry.push_back(y[r]); }
+  CHECK(auroc_weighted(ranked, y.data(), w.data()) == Approx(auroc(rs.data(), ry.data(), rs.size())).margin(1e-15));
+  std::vector<double> only_neg = {0, 1, 1, 0, 0, 1, 0, 1};
+  CHECK(std::isnan(auroc_weighted(ranked, y.data(), only_neg.data())));
+}

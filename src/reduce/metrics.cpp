@@ -63,6 +63,32 @@ double auroc(const double* scores, const int8_t* labels, size_t n) {
   return double(u2) / (2.0 * double(n_pos) * double(n_neg));
 }
 
+RankedScores rank_scores(const double* scores, size_t n) {
+  RankedScores r;
+  r.order.resize(n);
+  std::iota(r.order.begin(), r.order.end(), uint32_t{0});
+  std::sort(r.order.begin(), r.order.end(), [&](uint32_t a, uint32_t b) { return scores[a] < scores[b]; });
+  for (size_t i = 1; i <= n; ++i)
+    if (i == n || scores[r.order[i]] != scores[r.order[i - 1]]) r.block_end.push_back(uint32_t(i));
+  return r;
+}
+
+double auroc_weighted(const RankedScores& ranked, const int8_t* labels, const double* weights) {
+  // Sum over tie blocks (ascending) of w_pos(block) * (w_neg(below) + w_neg(block) / 2).
+  double neg_below = 0, u = 0, w_pos = 0;
+  size_t lo = 0;
+  for (uint32_t hi : ranked.block_end) {
+    double pos = 0, neg = 0;
+    for (size_t i = lo; i < hi; ++i) (labels[ranked.order[i]] ? pos : neg) += weights[ranked.order[i]];
+    u += pos * (neg_below + 0.5 * neg);
+    neg_below += neg;
+    w_pos += pos;
+    lo = hi;
+  }
+  if (!(w_pos > 0) || !(neg_below > 0)) return NaN;
+  return u / (w_pos * neg_below);
+}
+
 Youden youden_threshold(const double* scores, const int8_t* labels, size_t n) {
   Youden best{std::numeric_limits<double>::infinity(), 0.0, 0.0};
   if (!metric_undefined(labels, n).empty()) return {NaN, NaN, NaN};
