@@ -1,6 +1,7 @@
 // `thinkprobe validate JOB.yaml [section.key=value ...]`: checks a job without running anything and lists
 // every problem with file:line:column and key path. --resolved prints the job with defaults filled in;
-// --schema prints the JSON Schema of job files (schemas/job.schema.json is that output).
+// --schema prints the JSON Schema of job files (schemas/job.schema.json is that output), --reference the
+// key reference (docs/job-reference.md).
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -15,16 +16,21 @@ CommandRun add_validate(CLI::App& app) {
   struct Opts {
     std::string job;
     std::vector<std::string> overrides;
-    bool resolved = false, schema = false;
+    bool resolved = false, schema = false, reference = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("job", o->job, "job YAML file");
   cmd->add_option("overrides", o->overrides, "section.key=value overrides, applied over the YAML");
   cmd->add_flag("--resolved", o->resolved, "print the resolved job (defaults filled in, paths absolute) as JSON");
   cmd->add_flag("--schema", o->schema, "print the JSON Schema of job files and exit");
+  cmd->add_flag("--reference", o->reference, "print the reference of every job key (markdown) and exit");
   return [o]() {
     if (o->schema) {
       std::printf("%s\n", job_json_schema().dump(2).c_str());
+      return 0;
+    }
+    if (o->reference) {
+      std::printf("%s", job_reference_markdown().c_str());
       return 0;
     }
     if (o->job.empty()) {

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -27,8 +28,14 @@ std::string Diagnostic::str() const {
 }
 
 SourcePos LoadedJob::pos_of(const std::string& path) const {
-  for (const auto& [p, pos] : positions)
-    if (p == path) return pos;
+  // The key itself, else the nearest enclosing key that was written (an item of a list, a section).
+  for (std::string p = path; !p.empty();) {
+    for (const auto& [key, pos] : positions)
+      if (key == p) return pos;
+    size_t cut = p.find_last_of(".[");
+    if (cut == std::string::npos) break;
+    p.resize(cut);
+  }
   return {};
 }
 
@@ -36,6 +43,7 @@ namespace {
 
 struct Ctx {
   std::string file;  // the job file, for messages
+  std::vector<std::string> overridden;  // key paths set on the command line
   std::string dir;   // relative paths resolve against it
   std::vector<Diagnostic>* errors;
   std::vector<std::pair<std::string, SourcePos>>* positions;
@@ -96,6 +104,7 @@ class YamlReader {
       return;
     }
     ctx_.positions->emplace_back(path, pos_of(child));
+    help_ = help;
     read(child, path, value, r);
   }
 
@@ -107,7 +116,7 @@ class YamlReader {
       std::string hint = did_you_mean(key, names_);
       std::string msg = fmt::format("unknown key '{}'", key);
       msg += hint.empty() ? fmt::format(" (known keys: {})", join(names_, ", ")) : fmt::format("; did you mean '{}'?", hint);
-      error(kv.first, path_, msg);
+      error(kv.first, path_.empty() ? key : path_ + "." + key, msg);
     }
   }
 
@@ -124,6 +133,11 @@ class YamlReader {
 
  private:
   void error(const YAML::Node& at, const std::string& path, std::string msg) {
+    for (const auto& o : ctx_.overridden)
+      if (path == o || path.rfind(o + ".", 0) == 0 || path.rfind(o + "[", 0) == 0) {
+        ctx_.errors->push_back({"command line", {}, path, std::move(msg)});
+        return;
+      }
     ctx_.errors->push_back({ctx_.file, pos_of(at), path, std::move(msg)});
   }
 
@@ -148,6 +162,8 @@ class YamlReader {
       error(n, path, fmt::format("'{}' is not one of: {}{}", s, join(r.choices, ", "),
                                  hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
     }
+    if (!r.pattern.empty() && !std::regex_match(s, std::regex(r.pattern)))
+      error(n, path, fmt::format("'{}' is not valid here: {}", s, help_));
     if (r.identifier && !s.empty()) {
       bool ok = std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; });
       if (!ok) error(n, path, fmt::format("'{}' may only use letters, digits, '_', '-' and '.'", s));
@@ -239,6 +255,7 @@ class YamlReader {
   std::string path_;
   Ctx& ctx_;
   std::vector<std::string> names_;
+  const char* help_ = "";  // help of the field being read, for messages
 };
 
 // "a.b[2].c=value": sets that node in the YAML tree (creating maps on the way), value parsed as YAML.
@@ -264,6 +281,8 @@ void apply_override(YAML::Node root, const std::string& text, std::vector<Diagno
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
+  // yaml-cpp pitfall: `node = other` assigns through to the referenced node; only construction and
+  // reset() rebind a handle. So walk by constructing new handles, never by assigning one to another.
   std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
     std::string part = parts[i];
     int index = -1;
@@ -271,36 +290,22 @@ void apply_override(YAML::Node root, const std::string& text, std::vector<Diagno
       index = std::atoi(part.substr(lb + 1).c_str());
       part = part.substr(0, lb);
     }
-    YAML::Node child = node[part];
-    if (index >= 0) {
-      if (!child.IsSequence() || index >= static_cast<int>(child.size())) {
-        errors.push_back({"command line", {}, key, fmt::format("override: {} has no item {}", part, index)});
-        return;
-      }
-      child = child[index];
-    }
-    if (i + 1 == parts.size()) {
-      if (index >= 0) node[part][index] = value;
-      else node[part] = value;
+    bool last = i + 1 == parts.size();
+    if (index < 0) {
+      if (last) { node[part] = value; return; }
+      if (!node[part] || node[part].IsNull()) node[part] = YAML::Node(YAML::NodeType::Map);
+      set(node[part], i + 1);
       return;
     }
-    if (!child || child.IsNull()) node[part] = YAML::Node(YAML::NodeType::Map);
-    set(index >= 0 ? node[part][index] : node[part], i + 1);
+    YAML::Node list(node[part]);
+    if (!list.IsSequence() || index >= static_cast<int>(list.size())) {
+      errors.push_back({"command line", {}, key, fmt::format("override: {} has no item {}", part, index)});
+      return;
+    }
+    if (last) { list[index] = value; return; }
+    set(list[index], i + 1);
   };
   set(root, 0);
-}
-
-// Capture layer specs: an index (negative counts from the end), "a:b", "all" or "last".
-bool layer_spec_ok(const std::string& s) {
-  if (s == "all" || s == "last") return true;
-  auto is_int = [](const std::string& t) {
-    if (t.empty()) return false;
-    size_t i = (t[0] == '-') ? 1 : 0;
-    return i < t.size() && std::all_of(t.begin() + i, t.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-  };
-  size_t colon = s.find(':');
-  if (colon == std::string::npos) return is_int(s);
-  return is_int(s.substr(0, colon)) && is_int(s.substr(colon + 1));
 }
 
 template <class T>
@@ -316,7 +321,11 @@ void check_unique_ids(const std::vector<T>& items, const char* section, const Lo
 
 void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
   JobSpec& s = job.spec;
-  auto at = [&](const std::string& path, std::string msg) { errors.push_back({job.file, job.pos_of(path), path, std::move(msg)}); };
+  auto at = [&](const std::string& path, std::string msg) {
+    for (const auto& o : job.overridden)
+      if (path == o || path.rfind(o + ".", 0) == 0) return errors.push_back({"command line", {}, path, std::move(msg)});
+    errors.push_back({job.file, job.pos_of(path), path, std::move(msg)});
+  };
 
   if (s.interventions.empty()) {
     InterventionSpec baseline;
@@ -333,26 +342,20 @@ void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
     if (iv.type == "none" && !iv.params.empty())
       at(fmt::format("interventions[{}].params", i), fmt::format("type none takes no params (got {})", iv.params.dump()));
   }
-  for (size_t i = 0; i < s.capture.layers.size(); i++)
-    if (!layer_spec_ok(s.capture.layers[i]))
-      at(fmt::format("capture.layers[{}]", i),
-         fmt::format("'{}' is not a layer: use an index (negative from the end), a range a:b, all or last", s.capture.layers[i]));
   for (size_t i = 0; i < s.models.size(); i++) {
     const auto& m = s.models[i];
     std::string path = fmt::format("models[{}]", i);
-    bool device_ok = m.device == "auto" || m.device == "cpu" || m.device == "cuda" ||
-                     (m.device.rfind("cuda:", 0) == 0 && m.device.size() > 5 &&
-                      std::all_of(m.device.begin() + 5, m.device.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }));
-    if (!device_ok) at(path + ".device", fmt::format("'{}' is not a device: use auto, cpu, cuda or cuda:N", m.device));
     std::error_code ec;
     if (!m.path.empty() && fs::is_directory(m.path, ec)) {
+      std::vector<std::string> missing;
       for (const char* need : {"config.json", "tokenizer.json"})
-        if (!fs::exists(fs::path(m.path) / need, ec))
-          at(path + ".path", fmt::format("{} has no {}: not a Hugging Face checkpoint folder", m.path, need));
+        if (!fs::exists(fs::path(m.path) / need, ec)) missing.push_back(need);
       bool any_weights = false;
       for (const auto& e : fs::directory_iterator(m.path, ec))
         if (e.path().extension() == ".safetensors") any_weights = true;
-      if (!any_weights) at(path + ".path", fmt::format("{} has no *.safetensors weights", m.path));
+      if (!any_weights) missing.push_back("*.safetensors");
+      if (!missing.empty())
+        at(path + ".path", fmt::format("{} is not a Hugging Face checkpoint folder: it has no {}", m.path, join(missing, ", ")));
     }
   }
   if (s.job.output_dir.empty() && !s.job.name.empty())
@@ -374,14 +377,17 @@ LoadedJob job_load(const std::string& file, const std::vector<std::string>& over
   LoadedJob job;
   job.file = file;
   job.dir = fs::absolute(fs::path(file)).parent_path().lexically_normal().string();
-  try {
-    job.yaml_text = read_file(file);
-  } catch (const Error& e) {
-    errors.push_back({file, {}, "", e.what()});
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    errors.push_back({file, {}, "", "no such job file"});
     return job;
   }
+  job.yaml_text = read_file(file);
   if (size_t bad = utf8_invalid_offset(job.yaml_text); bad != std::string::npos) {
-    errors.push_back({file, {}, "", fmt::format("invalid UTF-8 at byte {}", bad)});
+    size_t line_start = job.yaml_text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    line_start = (line_start == std::string::npos || bad == 0) ? 0 : line_start + 1;
+    int line = 1 + static_cast<int>(std::count(job.yaml_text.begin(), job.yaml_text.begin() + bad, '\n'));
+    errors.push_back({file, {line, static_cast<int>(bad - line_start) + 1}, "", "invalid UTF-8"});
     return job;
   }
   YAML::Node root;
@@ -395,16 +401,19 @@ LoadedJob job_load(const std::string& file, const std::vector<std::string>& over
     errors.push_back({file, pos_of(root), "", "a job file must be a mapping with sections job, models, prompt_sets, ..."});
     return job;
   }
-  for (const auto& o : overrides) apply_override(root, o, errors);
+  for (const auto& o : overrides) {
+    apply_override(root, o, errors);
+    job.overridden.push_back(o.substr(0, o.find('=')));
+  }
 
-  Ctx ctx{file, job.dir, &errors, &job.positions};
+  Ctx ctx{file, job.overridden, job.dir, &errors, &job.positions};
   YamlReader::read_struct(root, "", job.spec, ctx);
   // A model's sampling starts from the job's sampling section; keys the model gives override it.
   // (The first pass above already reported errors in those keys; this pass only layers the values.)
   if (YAML::Node models = root["models"]; models && models.IsSequence()) {
     std::vector<Diagnostic> ignored;
     std::vector<std::pair<std::string, SourcePos>> ignored_pos;
-    Ctx quiet{file, job.dir, &ignored, &ignored_pos};
+    Ctx quiet{file, {}, job.dir, &ignored, &ignored_pos};
     for (size_t i = 0; i < job.spec.models.size() && i < models.size(); i++) {
       job.spec.models[i].sampling = job.spec.sampling;
       if (models[i].IsMap() && models[i]["sampling"])
@@ -412,6 +421,12 @@ LoadedJob job_load(const std::string& file, const std::vector<std::string>& over
     }
   }
   check_job(job, errors);
+  // Problems in the job file in file order; those of prompt files and the command line after them.
+  std::stable_sort(errors.begin(), errors.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+    auto rank = [&](const Diagnostic& d) { return d.file == file ? 0 : 1; };
+    if (rank(a) != rank(b)) return rank(a) < rank(b);
+    return rank(a) == 0 && a.pos.line < b.pos.line;
+  });
   return job;
 }
 

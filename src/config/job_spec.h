@@ -42,7 +42,7 @@ struct ModelSpec {
     v("id", id, "name of the model in plans, logs and the archive", rule().req().id());
     v("path", path, "Hugging Face checkpoint folder: config.json, *.safetensors, tokenizer.json", rule().req().dir());
     v("dtype", dtype, "weights and compute dtype; auto = bfloat16 on CUDA, float32 on CPU", rule().one_of({"auto", "float32", "bfloat16", "float16"}));
-    v("device", device, "auto = cuda:<local rank> when CUDA is available, else cpu; or cpu, cuda, cuda:N", rule());
+    v("device", device, "auto = cuda:<local rank> when CUDA is available, else cpu; or cpu, cuda, cuda:N", rule().matches("auto|cpu|cuda|cuda:[0-9]+"));
     v("chat_template", chat_template, "prompt format; auto = chosen from config.json and tokenizer_config.json", rule().one_of({"auto", "qwen3", "deepseek_r1", "harmony"}));
     v("sampling", sampling, "per-model sampling overrides (keys not given come from the job's sampling section)", rule());
   }
@@ -135,7 +135,8 @@ struct CaptureSpec {
   bool final_norm = true;
   int64_t gzip = 1;
   template <class V> void visit(V& v) {
-    v("layers", layers, "residual-stream layers to keep: indices (negative from the end), ranges a:b (end exclusive), all, last", rule());
+    v("layers", layers, "residual-stream layers to keep: indices (negative from the end), ranges a:b (end exclusive), all, last",
+      rule().matches("all|last|-?[0-9]+|-?[0-9]+:-?[0-9]+").or_integers());
     v("positions", positions, "token positions to keep", rule().one_of({"prompt_end", "think_open", "think_first", "think_close", "answer_first", "think_span"}));
     v("span_points", span_points, "think_span: number of positions the thinking is resampled to", rule().range(1, 100000));
     v("span_mode", span_mode, "think_span: hop = floor(linspace) positions, pool = means over equal chunks", rule().one_of({"hop", "pool"}));
@@ -290,6 +291,7 @@ struct LoadedJob {
   std::string dir;         // its folder; relative paths in the job resolve against it
   std::string yaml_text;   // the job file as given, byte for byte
   std::vector<std::pair<std::string, SourcePos>> positions;  // key path -> position
+  std::vector<std::string> overridden;  // key paths given on the command line (section.key=value)
   SourcePos pos_of(const std::string& path) const;
 };
 
@@ -304,5 +306,7 @@ LoadedJob job_load_or_throw(const std::string& file, const std::vector<std::stri
 // The resolved job (defaults filled in, paths absolute) as JSON, and the JSON Schema of the job file.
 nlohmann::json job_to_json(const JobSpec& spec);
 nlohmann::json job_json_schema();
+// The key reference of docs/job-reference.md (markdown), from the same field lists.
+std::string job_reference_markdown();
 
 }  // namespace tp

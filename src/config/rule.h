@@ -17,6 +17,8 @@ struct Rule {
   bool identifier = false;           // [A-Za-z0-9_.-]+ : ids that become HDF5 group names and file names
   bool nonempty = false;             // lists and strings
   PathKind path = PathKind::NONE;    // resolved relative to the job file's folder
+  std::string pattern;               // ECMAScript regex a string (or each list item) must match whole
+  bool integers_too = false;         // a list of strings whose items may also be written as integers
 
   Rule& range(double l, double h) { lo = l; hi = h; return *this; }
   Rule& at_least(double l) { lo = l; return *this; }
@@ -27,6 +29,8 @@ struct Rule {
   Rule& file() { path = PathKind::INPUT_FILE; return *this; }
   Rule& dir() { path = PathKind::INPUT_DIR; return *this; }
   Rule& out_dir() { path = PathKind::OUTPUT_DIR; return *this; }
+  Rule& matches(std::string re) { pattern = std::move(re); return *this; }
+  Rule& or_integers() { integers_too = true; return *this; }
 };
 
 inline Rule rule() { return Rule{}; }

@@ -154,6 +154,7 @@ PromptSet prompt_set_load(const PromptSetSpec& spec, std::vector<Diagnostic>& er
       return set;
     }
   }
+  size_t n_errors_before = errors.size();
   // Invalid UTF-8 is reported per line, so a bad byte names its line, not the whole file.
   {
     int line = 1;
@@ -170,7 +171,6 @@ PromptSet prompt_set_load(const PromptSetSpec& spec, std::vector<Diagnostic>& er
       line++;
     }
   }
-  size_t n_errors_before = errors.size();
   std::vector<RawRecord> raw = format == "csv" ? read_csv(text, rd) : read_jsonl(text, rd);
   set.n_in_file = raw.size();
 
