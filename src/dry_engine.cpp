@@ -80,7 +80,6 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
       throw Error(fmt::format("dry engine: injected failure in unit {} on rank {}", unit.id, rank));
     const PromptSet& set = sets[unit.prompt_set];
     const std::string& model_id = job.models[unit.model].id;
-    const std::string& iv_id = job.interventions[unit.intervention].id;
     const CaptureSpec& cap = job.capture;
     ActDtype dtype = act_dtype(cap.dtype);
     UnitResult res;
@@ -99,7 +98,7 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
         row.prompt = p;
         row.sample_index = s;
         row.seed = sample_seed(static_cast<uint64_t>(job.job.seed), set.id, prompt.id, s);
-        Rng rng(derive_seed(row.seed, {"dry", model_id, iv_id}));
+        Rng rng(derive_seed(row.seed, {"dry", model_id}));
         int n_think = 3 + static_cast<int>(rng.below(30)), n_answer = 2 + static_cast<int>(rng.below(12));
         row.thinking = fmt::format("[dry {:016x}] {}", row.seed, words(rng, n_think));
         bool refuse = rng.uniform() < (prompt.label == Label::HARMFUL ? 0.8 : 0.1);
@@ -116,7 +115,7 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
           const std::string& pos = cap.positions[b.position];
           int32_t points = pos == "think_span" ? static_cast<int32_t>(cap.span_points) : 1;
           for (int32_t pt = 0; pt < points; pt++) {
-            Rng a(derive_seed(row.seed, {"dry-act", model_id, iv_id, pos, std::to_string(pt)}));
+            Rng a(derive_seed(row.seed, {"dry-act", model_id, pos, std::to_string(pt)}));
             b.sample_in_unit.push_back(sample_in_unit);
             b.point.push_back(pt);
             for (size_t il = 0; il < layers.size() * static_cast<size_t>(b.hidden); il++) put(b.data, dtype, static_cast<float>(a.uniform() * 2 - 1));

@@ -2,7 +2,8 @@
 // placeholder derived from its seed, with fake activations of a small fixed width (DRY_N_LAYER layers of
 // DRY_HIDDEN), honouring capture.layers / positions / span_points / dtype. For checking a cluster setup,
 // the scheduler, the archive and resume: its output depends only on the job and the seeds, never on the
-// rank, so runs over any number of ranks must give identical archives.
+// rank, so runs over any number of ranks must give identical archives. Like real sampling, it depends on
+// the sample's seed and the model, not on the intervention: "none" cells reproduce each other exactly.
 // Test hooks, read from the environment: THINKPROBE_DRY_ENGINE_DELAY_MS (sleep per unit) and
 // THINKPROBE_DRY_ENGINE_FAIL=<substring>[@rank] (units whose id contains it throw, on that rank only if given).
 #pragma once

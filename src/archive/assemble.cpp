@@ -261,7 +261,7 @@ void materialise(hid_t src, hid_t loc, const std::string& name, int gzip) {
   std::vector<hsize_t> inner(dims.begin() + 1, dims.end());
   size_t row_bytes = H5Tget_size(type);
   for (hsize_t d : inner) row_bytes *= d;
-  hsize_t chunk = std::clamp<hsize_t>((1 << 20) / std::max<size_t>(row_bytes, 1), 1, 4096);
+  hsize_t chunk = std::clamp<hsize_t>(std::min<hsize_t>((1 << 20) / std::max<size_t>(row_bytes, 1), dims[0]), 1, 4096);
   Hid dst = h5_dataset_create(loc, name, type, inner, chunk, gzip);
   bool vlen = H5Tis_variable_str(type) > 0;
   std::vector<unsigned char> buf;
