@@ -15,5 +15,8 @@ CommandRun add_submit(CLI::App& app);
 CommandRun add_tokenize(CLI::App& app);
 CommandRun add_make_test_model(CLI::App& app);
 CommandRun add_logits(CLI::App& app);
+CommandRun add_run(CLI::App& app);
+CommandRun add_archive(CLI::App& app);
+CommandRun add_inspect(CLI::App& app);
 
 }  // namespace tp

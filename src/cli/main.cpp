@@ -1,6 +1,7 @@
 // thinkprobe's entry point: registers the subcommands, parses the command line, runs the chosen one,
 // and is the one place that catches errors (STYLE.md rule 8): a user error prints "thinkprobe: <what>"
-// plus an optional HINT line and exits 2; nothing else is caught.
+// plus an optional HINT line and exits 2 (under mpirun: MPI_Abort, so no rank waits forever); nothing
+// else is caught.
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -8,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "dist/comm.h"
 #include "util/build_info.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -31,16 +33,24 @@ int main(int argc, char** argv) {
   add(tp::add_tokenize);
   add(tp::add_make_test_model);
   add(tp::add_logits);
+  add(tp::add_run);
+  add(tp::add_archive);
+  add(tp::add_inspect);
 
   CLI11_PARSE(app, argc, argv);
   tp::log_init(0, 1);
+  int status = 0;
   try {
     for (auto& [sub, run] : commands)
-      if (sub->parsed()) return run();
+      if (sub->parsed()) status = run();
   } catch (const tp::Error& e) {
-    std::fprintf(stderr, "thinkprobe: %s\n", e.what());
+    std::string where = tp::log_size() > 1 ? fmt::format(" [rank {}]", tp::log_rank()) : "";
+    std::fprintf(stderr, "thinkprobe%s: %s\n", where.c_str(), e.what());
     if (!e.hint.empty()) std::fprintf(stderr, "HINT: %s\n", e.hint.c_str());
-    return 2;
+    // under mpirun the other ranks would wait for this one forever: take them all down
+    if (tp::comm_active() && tp::log_size() > 1) tp::comm_abort(2);
+    status = 2;
   }
-  return 0;
+  tp::comm_finalize();  // `run` is the only command that starts MPI
+  return status;
 }

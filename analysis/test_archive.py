@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""Reads a thinkprobe archive with h5py alone, as a user without thinkprobe would, and checks the contract
+of schemas/archive.md: attributes, metadata groups, one /samples row per sample with equal-length columns,
+activation shapes [rows, layers, hidden] with row -> sample and layer lists that agree with /samples.
+
+usage: test_archive.py ARCHIVE.h5 [PACKED.h5]
+With two files, also checks that the packed file holds the same data with no virtual datasets.
+Exit status 0 when every check passes; each failure is printed."""
+import json
+import sys
+
+import h5py
+import numpy as np
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def read_archive(path):
+    f = h5py.File(path, "r")
+    check(f.attrs["schema_version"].split(".")[0] == "1", f"{path}: schema_version {f.attrs['schema_version']}")
+    check(f.attrs["kind"] in ("archive", "packed"), f"{path}: kind {f.attrs['kind']}")
+    for g in ("meta", "models", "prompts", "interventions", "samples"):
+        check(g in f, f"{path}: no /{g}")
+    meta = f["meta"]
+    for a in ("thinkprobe_version", "git_commit", "start_time", "end_time", "run_id"):
+        check(a in meta.attrs and len(meta.attrs[a]) > 0, f"{path}: /meta has no {a}")
+    job_yaml = meta["job_yaml"][()].decode()
+    resolved = json.loads(meta["job_resolved"][()].decode())
+    attempts = json.loads(meta["attempts"][()].decode())
+    check("job:" in job_yaml, f"{path}: /meta/job_yaml is not the job file")
+    check(resolved["job"]["name"] == f.attrs["job_name"], f"{path}: resolved job name")
+    check(len(attempts) >= 1 and all("hosts" in a for a in attempts), f"{path}: /meta/attempts")
+    model_ids = [m["id"] for m in resolved["models"]]
+    check(sorted(f["models"].keys()) == sorted(model_ids), f"{path}: /models {list(f['models'])} vs job {model_ids}")
+    for m in f["models"].values():
+        json.loads(m["config_json"][()].decode())
+        files = [x.decode() for x in m["files"][:]]
+        sha = [x.decode() for x in m["sha256"][:]]
+        check("tokenizer.json" in files and any(x.endswith(".safetensors") for x in files), f"{path}: {m.name} files {files}")
+        check(all(len(h) == 64 for h in sha), f"{path}: {m.name} sha256")
+        check(len(m.attrs["device_kind"]) > 0 and len(m.attrs["dtype"]) > 0, f"{path}: {m.name} device/dtype")
+    iv = [x.decode() for x in f["interventions/id"][:]]
+    check(sorted(iv) == sorted(i["id"] for i in resolved["interventions"]), f"{path}: /interventions")
+
+    s = f["samples"]
+    n = s["unit"].shape[0]
+    check(n > 0, f"{path}: no samples")
+    for name, d in s.items():
+        check(d.shape[0] == n, f"{path}: /samples/{name} has {d.shape[0]} rows, unit has {n}")
+        check("help" in d.attrs, f"{path}: /samples/{name} has no help attribute")
+    check(s["votes"].shape == (n, len(s.attrs["judges"])), f"{path}: votes shape {s['votes'].shape}")
+    cols = {k: s[k][:] for k in s.keys()}
+    # every (unit, prompt, sample index) once; units appear in plan order
+    keys = set(zip(cols["unit"], cols["prompt_set"], cols["prompt_id"], cols["sample_index"]))
+    check(len(keys) == n, f"{path}: duplicate sample rows")
+    check(np.all(np.diff(cols["unit_index"]) >= 0), f"{path}: units not in plan order")
+    check(s.attrs["n_units"] == len(set(cols["unit"])), f"{path}: n_units attribute")
+    prompts = set(zip(f["prompts/prompt_set"][:], f["prompts/id"][:]))
+    check(set(zip(cols["prompt_set"], cols["prompt_id"])) <= prompts, f"{path}: samples name prompts not in /prompts")
+    check(set(np.unique(cols["refused"])) <= {-1, 0, 1}, f"{path}: refused values")
+
+    acts = {}
+    for model in f.get("activations", {}).values():
+        for g in model.values():
+            data, sample, point, layers = g["data"], g["sample"][:], g["point"][:], g["layers"][:]
+            rows = data.shape[0]
+            check(data.ndim == 3 and data.shape[1] == len(layers), f"{path}: {g.name} data {data.shape} vs layers {layers}")
+            check(sample.shape == (rows,) and point.shape == (rows,), f"{path}: {g.name} sample/point lengths")
+            check(np.all((sample >= 0) & (sample < n)), f"{path}: {g.name} sample out of range")
+            model_id = g.name.split("/")[2]
+            check(np.all(cols["model"][sample] == model_id.encode()), f"{path}: {g.name} rows point at another model's samples")
+            n_model = int(np.sum(cols["model"] == model_id.encode()))
+            pts = int(point.max()) + 1 if rows else 1
+            check(rows == n_model * pts, f"{path}: {g.name} has {rows} rows for {n_model} samples x {pts} points")
+            x = data[:]
+            check(np.all(np.isfinite(x.astype(np.float32))), f"{path}: {g.name} non-finite values")
+            acts[g.name] = (x, sample, point, layers)
+    return f, cols, acts
+
+
+archive, cols, acts = read_archive(sys.argv[1])
+print(f"{sys.argv[1]}: {cols['unit'].shape[0]} samples, {len(acts)} activation groups")
+if len(sys.argv) > 2:
+    packed, pcols, pacts = read_archive(sys.argv[2])
+    check(packed.attrs["kind"] == "packed", "packed file kind")
+
+    def no_virtual(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            check(not obj.is_virtual, f"packed {name} is still virtual")
+    packed.visititems(no_virtual)
+    for k in cols:
+        check(np.array_equal(cols[k], pcols[k]), f"packed /samples/{k} differs")
+    check(sorted(acts) == sorted(pacts), "packed activation groups")
+    for k in acts:
+        for a, b in zip(acts[k], pacts[k]):
+            check(np.array_equal(a, b), f"packed {k} differs")
+    print(f"{sys.argv[2]}: same data, self-contained")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,134 @@
+// The dry engine (see dry_engine.h).
+#include "dry_engine.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "util/check.h"
+#include "util/hash.h"
+
+namespace tp {
+
+namespace {
+
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u;
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffffu;
+  if (exp <= 0) return static_cast<uint16_t>(sign);          // tiny values flush to zero (values here are in [-1, 1))
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00u);
+  uint32_t h = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  if ((mant >> 12) & 1u) h++;                                 // round half up
+  return static_cast<uint16_t>(h);
+}
+
+uint16_t float_to_bf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);  // round to nearest even
+}
+
+void put(std::vector<uint8_t>& out, ActDtype t, float v) {
+  if (t == ActDtype::F32) {
+    uint8_t b[4];
+    std::memcpy(b, &v, 4);
+    out.insert(out.end(), b, b + 4);
+  } else {
+    uint16_t h = t == ActDtype::F16 ? float_to_half(v) : float_to_bf16(v);
+    out.push_back(static_cast<uint8_t>(h & 0xff));
+    out.push_back(static_cast<uint8_t>(h >> 8));
+  }
+}
+
+std::string words(Rng& rng, int n) {
+  static const char* vocab[] = {"so", "the", "user", "asks", "about", "this", "hmm", "maybe", "i", "should", "consider", "safety",
+                                "request", "answer", "help", "careful", "wait", "then", "ok", "steps"};
+  std::string s;
+  for (int i = 0; i < n; i++) {
+    if (i) s += ' ';
+    s += vocab[rng.below(sizeof vocab / sizeof vocab[0])];
+  }
+  return s;
+}
+
+}  // namespace
+
+UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, int rank) {
+  UnitRunner r;
+  r.device_kind = "dry";
+  r.dtype = "float32";
+  r.load_model = [](int32_t) {};
+  const char* delay = std::getenv("THINKPROBE_DRY_ENGINE_DELAY_MS");
+  int delay_ms = delay ? std::atoi(delay) : 0;
+  std::string fail = std::getenv("THINKPROBE_DRY_ENGINE_FAIL") ? std::getenv("THINKPROBE_DRY_ENGINE_FAIL") : "";
+  int fail_rank = -1;
+  if (size_t at = fail.find('@'); at != std::string::npos) {
+    fail_rank = std::atoi(fail.c_str() + at + 1);
+    fail = fail.substr(0, at);
+  }
+  std::vector<int32_t> layers = capture_layers(job.capture, DRY_N_LAYER);
+  r.run = [&job, &sets, delay_ms, fail, fail_rank, rank, layers](const WorkUnit& unit) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (!fail.empty() && unit.id.find(fail) != std::string::npos && (fail_rank < 0 || fail_rank == rank))
+      throw Error(fmt::format("dry engine: injected failure in unit {} on rank {}", unit.id, rank));
+    const PromptSet& set = sets[unit.prompt_set];
+    const std::string& model_id = job.models[unit.model].id;
+    const CaptureSpec& cap = job.capture;
+    ActDtype dtype = act_dtype(cap.dtype);
+    UnitResult res;
+    for (size_t p = 0; p < cap.positions.size(); p++) {
+      ActivationBlock b;
+      b.position = static_cast<int32_t>(p);
+      b.layers = layers;
+      b.hidden = DRY_HIDDEN;
+      b.dtype = dtype;
+      res.activations.push_back(std::move(b));
+    }
+    for (int32_t p : unit.prompts) {
+      const Prompt& prompt = set.prompts[p];
+      for (int32_t s = unit.sample_begin; s < unit.sample_end; s++) {
+        SampleRow row;
+        row.prompt = p;
+        row.sample_index = s;
+        row.seed = sample_seed(static_cast<uint64_t>(job.job.seed), set.id, prompt.id, s);
+        Rng rng(derive_seed(row.seed, {"dry", model_id}));
+        int n_think = 3 + static_cast<int>(rng.below(30)), n_answer = 2 + static_cast<int>(rng.below(12));
+        row.thinking = fmt::format("[dry {:016x}] {}", row.seed, words(rng, n_think));
+        bool refuse = rng.uniform() < (prompt.label == Label::HARMFUL ? 0.8 : 0.1);
+        row.answer = refuse ? "I can't help with that. " + words(rng, n_answer) : "Sure: " + words(rng, n_answer);
+        row.n_prompt_tokens = static_cast<int32_t>(prompt.text.size() / 4 + 16);
+        row.n_think_tokens = n_think;
+        row.n_answer_tokens = n_answer + 2;
+        row.stop_reason = "eos";
+        row.refused = refuse ? 1 : 0;
+        row.votes = {row.refused};
+        res.n_tokens += row.n_think_tokens + row.n_answer_tokens;
+        int32_t sample_in_unit = static_cast<int32_t>(res.samples.size());
+        for (auto& b : res.activations) {
+          const std::string& pos = cap.positions[b.position];
+          int32_t points = pos == "think_span" ? static_cast<int32_t>(cap.span_points) : 1;
+          for (int32_t pt = 0; pt < points; pt++) {
+            Rng a(derive_seed(row.seed, {"dry-act", model_id, pos, std::to_string(pt)}));
+            b.sample_in_unit.push_back(sample_in_unit);
+            b.point.push_back(pt);
+            for (size_t il = 0; il < layers.size() * static_cast<size_t>(b.hidden); il++) put(b.data, dtype, static_cast<float>(a.uniform() * 2 - 1));
+          }
+        }
+        res.samples.push_back(std::move(row));
+      }
+    }
+    float seconds = std::chrono::duration<float>(std::chrono::steady_clock::now() - t0).count();
+    for (auto& row : res.samples) row.seconds = seconds / static_cast<float>(res.samples.size());
+    return res;
+  };
+  return r;
+}
+
+}  // namespace tp

@@ -1,0 +1,67 @@
+// The unit-runner interface between the sweep (dist/) and whatever produces samples: given a work unit of
+// the job, a runner returns one SampleRow per (prompt, sample index) of the unit, in prompt-major order,
+// and one ActivationBlock per capture position, already in the capture dtype. The worker calls
+// load_model when it takes a unit of a model it does not hold (model affinity keeps that rare) and run
+// for every unit; a runner throws (tp::Error or std::exception) when a unit cannot be done, and the
+// coordinator retries the unit elsewhere. The real engine fills the same rows as the dry engine
+// (dry_engine.h). Also: which layers the capture keeps (capture_layers), shared by every runner.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/job_spec.h"
+#include "prompts/work_unit.h"
+
+namespace tp {
+
+struct SampleRow {
+  int32_t prompt = 0;        // index into the unit's prompt set (as in WorkUnit::prompts)
+  int32_t sample_index = 0;
+  uint64_t seed = 0;
+  std::string thinking, answer;
+  int32_t n_prompt_tokens = 0, n_think_tokens = 0, n_answer_tokens = 0;
+  std::string stop_reason;   // eos, think_budget, answer_budget
+  int8_t refused = -1;       // 1 refusal, 0 compliance, -1 not judged
+  std::vector<int8_t> votes; // one per judge (job_judges order)
+  float seconds = 0;
+};
+
+enum class ActDtype : int8_t { F32, F16, BF16 };
+ActDtype act_dtype(const std::string& capture_dtype);  // "float32" / "float16" / "bfloat16"
+size_t act_dtype_size(ActDtype t);
+
+// The hidden states kept at one position for the samples of a unit: rows x layers x hidden.
+struct ActivationBlock {
+  int32_t position = 0;                 // index into job.capture.positions
+  std::vector<int32_t> layers;          // layer indices; n_layer stands for the final-norm output
+  int64_t hidden = 0;
+  ActDtype dtype = ActDtype::F32;
+  std::vector<int32_t> sample_in_unit;  // [rows] which SampleRow each row belongs to
+  std::vector<int32_t> point;           // [rows] 0, or the resampled think_span point
+  std::vector<uint8_t> data;            // [rows, layers, hidden] in dtype, row-major
+  int64_t rows() const { return static_cast<int64_t>(sample_in_unit.size()); }
+};
+
+struct UnitResult {
+  std::vector<SampleRow> samples;
+  std::vector<ActivationBlock> activations;
+  int64_t n_tokens = 0;  // tokens generated (for tokens/s)
+};
+
+struct UnitRunner {
+  std::string device_kind;                          // "cpu", "cuda", "dry": recorded per model in the archive
+  std::string dtype;                                // compute dtype, recorded per model
+  std::function<void(int32_t model)> load_model;    // make model the one held (frees the previous)
+  std::function<UnitResult(const WorkUnit& unit)> run;
+};
+
+// The judges whose votes each SampleRow carries, in order (the rule judge for now).
+std::vector<std::string> job_judges(const JobSpec& job);
+
+// capture.layers resolved against a model of n_layer layers: sorted, unique; plus n_layer (the final-norm
+// output) when capture.final_norm. tp::Error naming the entry if one is out of range.
+std::vector<int32_t> capture_layers(const CaptureSpec& capture, int32_t n_layer);
+
+}  // namespace tp
