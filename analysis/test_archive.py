@@ -77,7 +77,9 @@ def read_archive(path):
             check(np.all(cols["model"][sample] == model_id.encode()), f"{path}: {g.name} rows point at another model's samples")
             n_model = int(np.sum(cols["model"] == model_id.encode()))
             pts = int(point.max()) + 1 if rows else 1
-            check(rows == n_model * pts, f"{path}: {g.name} has {rows} rows for {n_model} samples x {pts} points")
+            # a sample has a row per point at every position it reached (no thinking: no think_first), never two
+            check(rows <= n_model * pts, f"{path}: {g.name} has {rows} rows for {n_model} samples x {pts} points")
+            check(len(set(zip(sample.tolist(), point.tolist()))) == rows, f"{path}: {g.name} repeats a (sample, point) row")
             x = data[:]
             check(np.all(np.isfinite(x.astype(np.float32))), f"{path}: {g.name} non-finite values")
             acts[g.name] = (x, sample, point, layers)

@@ -175,12 +175,15 @@ TEST_CASE("a folder that is not a checkpoint is named with what it lacks", "[con
 TEST_CASE("ids must be usable as names; intervention params are checked by type", "[config]") {
   std::string d = job_dir("ids");
   auto errors = load_errors(d, "job: {name: 'my job'}\nmodels: [{id: m1, path: m}]\nprompt_sets: [{id: p, path: p.jsonl}]\n"
-                               "interventions:\n  - {id: base, type: none, params: {alpha: 1}}\n  - {id: steer, type: steering}\n");
-  REQUIRE(errors.size() == 3);
+                               "interventions:\n  - {id: base, type: none, params: {alpha: 1}}\n  - {id: steer, type: steerng}\n"
+                               "  - {id: sys, type: system_prompt}\n  - {id: b, type: think_budget, params: {tokens: -3}}\n");
+  REQUIRE(errors.size() == 5);
   CHECK(errors[0].message == "'my job' may only use letters, digits, '_', '-' and '.'");
-  CHECK(errors[1].message == "type none takes no params (got {\"alpha\":1})");
+  CHECK(errors[1].str() == d + "/job.yaml:5:36: interventions[0].params: params.alpha: type none takes no parameter 'alpha' (it takes none)");
   CHECK(errors[2].path == "interventions[1].type");
-  CHECK_THAT(errors[2].message, Catch::StartsWith("'steering' is not one of: none"));
+  CHECK_THAT(errors[2].message, Catch::StartsWith("'steerng' is not one of: none, system_prompt"));
+  CHECK(errors[3].message == "params.text: required by type system_prompt");
+  CHECK(errors[4].message == "params.tokens: expected an integer >= 0, got -3");
 }
 
 TEST_CASE("command-line overrides win over the YAML, which wins over defaults", "[config]") {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -13,6 +14,7 @@
 #include "dist/comm.h"
 #include "dist/sweep.h"
 #include "dry_engine.h"
+#include "engine_runner.h"
 #include "util/check.h"
 #include "util/log.h"
 
@@ -56,8 +58,6 @@ CommandRun add_run(CLI::App& app) {
     if (comm.rank == 0) {
       try {
         load();
-        if (!o->dry)
-          throw Error("the model engine is not part of this build yet", "run with --dry-engine to check the cluster setup, the scheduler, the archive and resume");
         prep = sweep_prepare(job->spec.job.output_dir, job->spec, units, fingerprint, o->force);
         go.attempt = prep.attempt;
         prep.run_id.copy(go.run_id, sizeof go.run_id - 1);
@@ -82,7 +82,19 @@ CommandRun add_run(CLI::App& app) {
     sw.fingerprint = fingerprint;
     sw.attempt = go.attempt;
     std::optional<UnitRunner> runner;  // rank 0 of a multi-rank run loads no model
-    if (comm.rank > 0 || comm.size == 1) runner = dry_runner(job->spec, sets, comm.rank);
+    if (comm.rank > 0 || comm.size == 1) {
+      // This worker's place on its node: its index among the node's worker ranks picks its GPU, and the
+      // node's cores are shared among them (run.threads overrides).
+      int device_index = 0, on_node = 0;
+      for (int q = 1; q < comm.size; q++)
+        if (hosts[q] == hosts[comm.rank]) {
+          on_node++;
+          if (q < comm.rank) device_index++;
+        }
+      int threads = job->spec.run.threads > 0 ? static_cast<int>(job->spec.run.threads)
+                                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, on_node));
+      runner = o->dry ? dry_runner(job->spec, sets, comm.rank) : engine_runner(job->spec, sets, device_index, threads);
+    }
     return sweep_run(sw, comm, comm.rank == 0 ? &prep : nullptr, runner ? &*runner : nullptr, hosts);
   };
 }

@@ -247,7 +247,11 @@ class YamlReader {
   void read(const YAML::Node& n, const std::string& path, std::vector<S>& v, const Rule& r) {
     if (!n.IsSequence()) return error(n, path, "expected a list");
     v.assign(n.size(), S{});
-    for (size_t i = 0; i < n.size(); i++) read_struct(n[i], fmt::format("{}[{}]", path, i), v[i], ctx_);
+    for (size_t i = 0; i < n.size(); i++) {
+      std::string item = fmt::format("{}[{}]", path, i);
+      ctx_.positions->emplace_back(item, pos_of(n[i]));
+      read_struct(n[i], item, v[i], ctx_);
+    }
     if (r.nonempty && v.empty()) error(n, path, "must not be empty");
   }
 
@@ -337,11 +341,9 @@ void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
   check_unique_ids(s.prompt_sets, "prompt_sets", job, errors);
   check_unique_ids(s.interventions, "interventions", job, errors);
 
-  for (size_t i = 0; i < s.interventions.size(); i++) {
-    const auto& iv = s.interventions[i];
-    if (iv.type == "none" && !iv.params.empty())
-      at(fmt::format("interventions[{}].params", i), fmt::format("type none takes no params (got {})", iv.params.dump()));
-  }
+  for (size_t i = 0; i < s.interventions.size(); i++)
+    for (const auto& problem : intervention_check(s.interventions[i].type, s.interventions[i].params))
+      at(fmt::format("interventions[{}].params", i), problem);
   for (size_t i = 0; i < s.models.size(); i++) {
     const auto& m = s.models[i];
     std::string path = fmt::format("models[{}]", i);

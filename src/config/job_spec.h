@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/rule.h"
+#include "intervene/intervention.h"
 
 namespace tp {
 
@@ -120,7 +121,7 @@ struct InterventionSpec {
   nlohmann::json params = nlohmann::json::object();
   template <class V> void visit(V& v) {
     v("id", id, "name of the intervention", rule().req().id());
-    v("type", type, "what the intervention does", rule().one_of({"none"}));
+    v("type", type, "what the intervention does (docs/interventions.md)", rule().one_of(intervention_types()));
     v("description", description, "free text, kept in the archive", rule());
     v("params", params, "parameters of the type (see docs/job.md)", rule());
   }

@@ -1,0 +1,36 @@
+// Safety interventions as data (STYLE.md rule 5): each type, the parameters it takes, and the one place
+// each is applied. This file covers the interventions that act on the prompt and the budgets:
+//   none          -
+//   system_prompt text: the system message
+//   user_prefix   text: put before the user message (a space joins them)
+//   user_suffix   text: put after the user message (a space joins them)
+//   think_prefill text: placed at the start of the thinking and left open (SafePath-ZS: "Let's think about
+//                 safety first.")
+//   no_think      -: the empty thinking block (the template's thinking-off form)
+//   think_budget  tokens: thinking budget; then the thinking is force-closed (overrides sampling)
+// No torch here: the job validator checks parameters with it, the engine runner applies it.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tp {
+
+struct InterventionSpec;
+struct SamplingSpec;
+struct ChatInput;
+
+// Every type name, in the order of the table above (the job schema's allowed values).
+const std::vector<std::string>& intervention_types();
+
+// Problems with an intervention's params ("params.text: required", "params.alpha: unknown parameter"),
+// each a message for the key path interventions[i].
+std::vector<std::string> intervention_check(const std::string& type, const nlohmann::json& params);
+
+// The one place where prompt-side interventions are applied: the chat input of a user message.
+ChatInput intervention_chat_input(const InterventionSpec& iv, const std::string& user_text);
+// Budget interventions: the sampling settings of a cell.
+SamplingSpec intervention_sampling(const InterventionSpec& iv, const SamplingSpec& base);
+
+}  // namespace tp
