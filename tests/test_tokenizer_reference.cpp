@@ -15,6 +15,7 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_fixtures.h"
 #include "util/check.h"
+#include "util/hash.h"
 #include "util/text.h"
 
 using nlohmann::json;
@@ -65,6 +66,43 @@ std::vector<std::string> hard_strings() {
   return v;
 }
 
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) out += char(cp);
+  else if (cp < 0x800) out += {char(0xC0 | (cp >> 6)), char(0x80 | (cp & 0x3F))};
+  else if (cp < 0x10000) out += {char(0xE0 | (cp >> 12)), char(0x80 | ((cp >> 6) & 0x3F)), char(0x80 | (cp & 0x3F))};
+  else out += {char(0xF0 | (cp >> 18)), char(0x80 | ((cp >> 12) & 0x3F)), char(0x80 | ((cp >> 6) & 0x3F)), char(0x80 | (cp & 0x3F))};
+}
+
+// Seeded random strings of 1-40 pieces drawn from pools of scripts, combining marks, jamo, emoji parts,
+// spaces, digits, contractions and the three families' special tokens. U+0085 and U+FEFF are left out:
+// there JavaScript's \s (the reference) differs from Oniguruma's (HF tokenizers) and PCRE2's, which agree
+// (the NEL and BOM test below pins them to the HF rule).
+std::vector<std::string> fuzz_strings(size_t n) {
+  const std::vector<std::pair<uint32_t, uint32_t>> ranges = {
+      {0x20, 0x7E}, {0xA0, 0x24F}, {0x300, 0x36F}, {0x370, 0x4FF}, {0x600, 0x6FF}, {0x900, 0x97F}, {0xE00, 0xE7F},
+      {0x1100, 0x11FF}, {0x2000, 0x206F}, {0x2070, 0x22FF}, {0x3000, 0x30FF}, {0x4E00, 0x4E7F}, {0xAC00, 0xAC3F},
+      {0xE000, 0xE00F}, {0xFE00, 0xFE0F}, {0x10000, 0x100FF}, {0x1F300, 0x1F6FF}, {0x1F3FB, 0x1F3FF}, {0x200D, 0x200D}};
+  const std::vector<std::string> words = {" ", "  ", "\t", "\n", "\r\n", "\u00A0", "\u3000", "\u2028", "0", "7", "12",
+                                          "½", "'s", "'S", "'ll", "'LL", "'Ve", "'d", "'M", "'re", "'T", "<|im_start|>",
+                                          "<|im_end|>", "<think>", "</think>", "<|endoftext|>", "<|begin_of_text|>",
+                                          "<|eot_id|>", "<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|", "|>"};
+  Rng rng(20261124);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; i++) {
+    std::string s;
+    for (uint64_t k = 0, len = 1 + rng.below(40); k < len; k++) {
+      if (rng.below(4) == 0) {
+        s += words[rng.below(words.size())];
+      } else {
+        auto [lo, hi] = ranges[rng.below(ranges.size())];
+        append_utf8(s, uint32_t(lo + rng.below(hi - lo + 1)));
+      }
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
 std::vector<std::string> prompt_texts() {
   std::vector<std::string> v;
   std::vector<std::filesystem::path> files;
@@ -106,6 +144,7 @@ std::string compare_with_node(const std::string& family, std::string model_dir =
   std::vector<std::string> texts = prompt_texts();
   REQUIRE(texts.size() > 1000);
   for (auto& s : hard_strings()) texts.push_back(s);
+  for (auto& s : fuzz_strings(3000)) texts.push_back(s);
   std::vector<std::vector<int32_t>> ref = node_encode(model_dir == npm_model_dir(family) ? family : model_dir, texts);
   std::string report;
   int n_bad = 0;
@@ -140,6 +179,19 @@ TEST_CASE("qwen3 tokenizer matches the npm reference on every prompt and the har
   CHECK(tok.pad_id == 151643);
   CHECK_FALSE(tok.add_bos);
   CHECK(tokenizer_n_vocab(tok) == 151669);
+}
+
+TEST_CASE("NEL is whitespace and BOM is not, as in HF tokenizers (Oniguruma), not as in JavaScript", "[.][npm][qwen3]") {
+  // Oniguruma's Unicode \s (its doc/RE): 0009-000D, 0085 (NEL), Line/Paragraph/Space separators; PCRE2's
+  // \s with UCP is the same set. JavaScript's \s lacks U+0085 and has U+FEFF, so the Node reference splits
+  // these two differently; the ids below follow the Oniguruma rule (checked by hand against the pieces).
+  const Tokenizer& tok = cached_tokenizer(npm_model_dir("qwen3"));
+  // "\u0085's": NEL is a whitespace piece, then the contraction 's (594) is a piece of its own
+  CHECK(encode(tok, "\u0085's") == std::vector<int32_t>{126, 227, 594});
+  // "\uFEFF's": BOM is not whitespace, so it joins the apostrophe in [^\s\p{L}\p{N}]+ and "s" follows
+  std::vector<int32_t> bom_apostrophe = encode(tok, "\uFEFF'"), s = encode(tok, "s");
+  bom_apostrophe.insert(bom_apostrophe.end(), s.begin(), s.end());
+  CHECK(encode(tok, "\uFEFF's") == bom_apostrophe);
 }
 
 TEST_CASE("llama3 tokenizer matches the npm reference; BOS as R1-Distill-Llama adds it", "[.][npm][llama3]") {
