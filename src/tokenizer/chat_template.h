@@ -34,7 +34,9 @@ struct ChatTemplate {
   std::vector<int32_t> force_close_ids;
   std::vector<int32_t> stop_ids;  // ids that end generation (tokenizer eos + the family's end of turn)
   std::vector<std::string> end_markers;  // texts that end the answer in a decoded output (strip_thinking)
-  // structural tokens (-1 where the family has none)
+  // structural tokens (-1 where the family has none). While generating, sampling think_close_id (Qwen3,
+  // R1) or end_id (harmony, inside the analysis message) closes the thinking: a cheap test before
+  // calling locate_think on the whole sequence.
   int32_t think_open_id = -1, think_close_id = -1;  // <think>, </think>
   int32_t channel_id = -1, message_id = -1, end_id = -1;  // harmony <|channel|>, <|message|>, <|end|>
   std::vector<int32_t> analysis_ids, final_ids;  // harmony channel names
