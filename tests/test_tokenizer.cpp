@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -277,4 +278,20 @@ TEST_CASE("streamed pieces are valid UTF-8 and add up to decode() for random id 
     }
   }
   CHECK(n_held > 100);
+}
+
+TEST_CASE("encode from several threads on one tokenizer gives the same ids as one thread", "[tokenizer]") {
+  Tokenizer tok = tokenizer_load(tiny_model_dir());  // a fresh cache, filled concurrently below
+  std::vector<std::string> texts;
+  for (int i = 0; i < 400; i++) texts.push_back("Request " + std::to_string(i) + ": how to bake bread " + std::string(size_t(i % 9), 'x'));
+  std::vector<std::vector<std::vector<int32_t>>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); t++)
+    threads.emplace_back([&, t] {
+      for (const auto& s : texts) got[t].push_back(encode(tok, s));
+    });
+  for (auto& th : threads) th.join();
+  Tokenizer fresh = tokenizer_load(tiny_model_dir());
+  for (size_t i = 0; i < texts.size(); i++)
+    for (const auto& g : got) REQUIRE(g[i] == encode(fresh, texts[i]));
 }
