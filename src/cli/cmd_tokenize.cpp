@@ -1,6 +1,7 @@
-// `thinkprobe tokenize --model DIR`: UTF-8 text on stdin -> its ids as a JSON array. --decode reads a JSON
-// array of ids and prints the text; --chat renders the model's chat template around the text and prints
-// ids, text and the named think positions as JSON. For debugging prompts by hand and for tests.
+// `thinkprobe tokenize --model DIR`: UTF-8 text on stdin (exactly as read: a trailing newline is part of
+// it) -> its ids as a JSON array. --decode reads a JSON array of ids and prints the text; --chat renders
+// the model's chat template around the text and prints ids, text, the named think positions, the
+// force-close string and the stop ids as JSON. For debugging prompts by hand and for tests.
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -16,7 +17,7 @@
 namespace tp {
 
 CommandRun add_tokenize(CLI::App& app) {
-  auto* cmd = app.add_subcommand("tokenize", "encode stdin with a model's tokenizer (or decode, or render its chat template)");
+  auto* cmd = app.add_subcommand("tokenize", "encode stdin with a model's tokenizer (or decode ids, or render its chat template); prints JSON");
   struct Opts {
     std::string model, system, prefill, date, reasoning;
     bool decode = false, chat = false, no_think = false, add_special = false;
@@ -30,11 +31,11 @@ CommandRun add_tokenize(CLI::App& app) {
   cmd->add_option("--prefill", o->prefill, "with --chat: text placed at the start of the thinking");
   cmd->add_flag("--no-think", o->no_think, "with --chat: thinking off (the empty think block)");
   cmd->add_option("--date", o->date, "with --chat, harmony only: the date in the system message (YYYY-MM-DD)");
-  cmd->add_option("--reasoning", o->reasoning, "with --chat, harmony only: low, medium or high");
+  cmd->add_option("--reasoning", o->reasoning, "with --chat, harmony only: low, medium or high")
+      ->check(CLI::IsMember({"low", "medium", "high"}));
   return [o]() {
     std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     Tokenizer tok = tokenizer_load(o->model);
-    nlohmann::json out;
     if (o->decode) {
       nlohmann::json ids;
       try {
@@ -58,7 +59,7 @@ CommandRun add_tokenize(CLI::App& app) {
       if (!o->reasoning.empty()) tmpl.reasoning = o->reasoning;
       ChatInput in{o->system, input, o->prefill, !o->no_think};
       RenderedPrompt p = render(tmpl, tok, in);
-      out = {{"template", chat_family_name(tmpl.family)},
+      nlohmann::ordered_json out = {{"template", chat_family_name(tmpl.family)},
              {"text", p.text},
              {"ids", p.ids},
              {"positions",
@@ -66,8 +67,13 @@ CommandRun add_tokenize(CLI::App& app) {
                {"think_first", p.positions.think_first}, {"think_close", p.positions.think_close},
                {"answer_first", p.positions.answer_first}}},
              {"force_close", tmpl.force_close},
+             {"force_close_ids", tmpl.force_close_ids},
              {"stop_ids", tmpl.stop_ids}};
-      std::printf("%s\n", out.dump(2).c_str());
+      // one key a line, each value compact: readable, and still one JSON document
+      std::string sep = "{\n";
+      for (auto it = out.begin(); it != out.end(); ++it, sep = ",\n")
+        std::printf("%s  %s: %s", sep.c_str(), nlohmann::json(it.key()).dump().c_str(), it.value().dump().c_str());
+      std::printf("\n}\n");
       return 0;
     }
     std::printf("%s\n", nlohmann::json(encode(tok, input, o->add_special)).dump().c_str());

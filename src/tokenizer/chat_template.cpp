@@ -1,5 +1,6 @@
 // Reasoning-model chat templates (see chat_template.h). The strings are those of the models' own Jinja
 // templates (shared/research/models.md section 2); tests/test_chat_template.cpp holds them as goldens.
+// No Jinja here, no multi-turn history, no tools: one renderer per family, chosen by its special tokens.
 #include "tokenizer/chat_template.h"
 
 #include <algorithm>

@@ -1,10 +1,17 @@
 // Chat templates of reasoning models as C++ renderers (not a Jinja engine), selected from the model's
 // tokenizer and config files: Qwen3 (thinking on, or off = the empty think block; also the *-Thinking-2507
-// variant whose prompt opens <think>), DeepSeek-R1-Distill (Qwen and Llama; the prompt ends "<think>\n")
-// and GPT-OSS harmony (analysis and final channels, date pinned). Single-turn: one system prompt, one user
-// message, optional text prefilled at the start of the thinking. Also: the think positions in a prompt
-// plus its generated ids, the force-close string for an exhausted thinking budget, and the strip of the
-// thinking from an output. Called by the engine, the interventions and `thinkprobe tokenize --chat`.
+// variant whose prompt opens <think>), DeepSeek-R1-Distill (Qwen and Llama; the prompt ends "<think>\n" as
+// in DeepSeek's Feb-2025 template, also for checkpoints that still ship the older one) and GPT-OSS harmony
+// (analysis and final channels, date pinned). Single-turn: one system prompt, one user message, optional
+// text prefilled at the start of the thinking. Also: the think positions in a prompt plus its generated
+// ids, the force-close string for an exhausted thinking budget, and the strip of the thinking from an
+// output. Called by the engine, the interventions and `thinkprobe tokenize --chat`.
+//
+//   ChatTemplate t = chat_template_for(model_dir, tok);
+//   RenderedPrompt p = render(t, tok, {system, user, prefill, /*thinking_enabled=*/true});
+//   ... generate from p.ids, stop on t.stop_ids; out of budget: append t.force_close_ids, generate on ...
+//   ThinkPositions pos = locate_think(t, tok, p, generated);   // pos.think_first: the probe's readout
+//   std::string answer = strip_thinking(t, p, decode(tok, generated));  // what the judges see
 #pragma once
 #include <cstdint>
 #include <string>
@@ -27,7 +34,9 @@ struct ChatTemplate {
   std::vector<int32_t> force_close_ids;
   std::vector<int32_t> stop_ids;  // ids that end generation (tokenizer eos + the family's end of turn)
   std::vector<std::string> end_markers;  // texts that end the answer in a decoded output (strip_thinking)
-  // structural tokens (-1 where the family has none)
+  // structural tokens (-1 where the family has none). While generating, sampling think_close_id (Qwen3,
+  // R1) or end_id (harmony, inside the analysis message) closes the thinking: a cheap test before
+  // calling locate_think on the whole sequence.
   int32_t think_open_id = -1, think_close_id = -1;  // <think>, </think>
   int32_t channel_id = -1, message_id = -1, end_id = -1;  // harmony <|channel|>, <|message|>, <|end|>
   std::vector<int32_t> analysis_ids, final_ids;  // harmony channel names

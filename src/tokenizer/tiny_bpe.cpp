@@ -148,11 +148,11 @@ std::string tiny_bpe_tokenizer_json(const std::vector<std::string>& training_tex
       for (size_t i = 0; i + 1 < w.syms.size(); i++) pair_counts[{w.syms[i], w.syms[i + 1]}] += w.count;
     // the most frequent pair; ties go to the smallest merged bytes, then the smallest ids
     const std::pair<int32_t, int32_t>* best = nullptr;
-    int64_t best_count = 1;  // a pair seen once is not worth a merge
+    int64_t best_count = 0;  // as HF's BpeTrainer with min_frequency 0: a pair seen once still merges
     std::string best_bytes;
     for (const auto& [pr, c] : pair_counts) {
       std::string merged = tokens[size_t(pr.first)] + tokens[size_t(pr.second)];
-      if (c > best_count || (best && c == best_count && merged < best_bytes)) {
+      if (c > best_count || (c == best_count && merged < best_bytes)) {
         best = &pr;
         best_count = c;
         best_bytes = merged;

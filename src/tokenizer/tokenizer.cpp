@@ -113,7 +113,8 @@ std::shared_ptr<BpeModel> read_model(const json& root, const std::string& path) 
   for (int32_t id = 0; id < n_vocab; id++)
     if (in_vocab[size_t(id)]) bpe->bytes_to_id.emplace(bpe->id_bytes[size_t(id)], id);
   for (int b = 0; b < 256; b++) {
-    auto it = bpe->bytes_to_id.find(std::string_view(reinterpret_cast<const char*>(&b), 1));
+    char c = char(b);
+    auto it = bpe->bytes_to_id.find(std::string_view(&c, 1));
     if (it == bpe->bytes_to_id.end())
       throw Error(fmt::format("{}: model.vocab has no token for byte 0x{:02X}", path, b), kSupported);
     bpe->byte_id[b] = it->second;

@@ -4,6 +4,12 @@
 // Deliberately not here: WordPiece/Unigram/SentencePiece models (a clear tp::Error), added tokens with
 // lstrip/rstrip/single_word, chat templates (chat_template.h), truncation and padding.
 // Called by the chat templates, the model engine, `thinkprobe tokenize` and the demo model.
+//
+//   Tokenizer tok = tokenizer_load(model_dir);          // once per process; copies share the tables
+//   std::vector<int32_t> ids = encode(tok, "Hi <think>"); // thread-safe; added tokens in the text matched
+//   std::string text = decode(tok, ids);
+//   StreamDecoder dec = stream_decoder(tok);  for (id : sampled) print(stream_push(dec, id));
+//   tok.eos_ids, tok.bos_id, token_id(tok, "<|im_end|>")
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -78,7 +84,8 @@ int32_t token_id(const Tokenizer& tok, std::string_view token_text);
 std::vector<int32_t> encode(const Tokenizer& tok, std::string_view text, bool add_special = false);
 
 // ids -> text, like HF decode(ids, skip_special_tokens=skip_special): bytes that are not valid UTF-8
-// (a sequence cut inside a character) come out as U+FFFD. decode(encode(x)) == x for any valid x.
+// (a sequence cut inside a character) come out as U+FFFD. decode(encode(x)) == x for any valid x
+// (NFC(x) where the normalizer is NFC). HF's Python-side clean_up_tokenization_spaces is not applied.
 std::string decode(const Tokenizer& tok, const std::vector<int32_t>& ids, bool skip_special = false);
 
 // Streaming decode for generation: push one id at a time and get the text that is now complete. An
@@ -97,7 +104,8 @@ std::string stream_finish(StreamDecoder& dec);  // what is left (an unfinished c
 std::string utf8_lossy(std::string_view bytes);
 
 // --- a tiny tokenizer for tests and the demo model ---------------------------------------------
-// Trains a byte-level BPE of n_merges merges on training_texts (Qwen2 pre-tokenizer regex, NFC) and
+// Trains a byte-level BPE of up to n_merges merges (fewer once every word is one token) on training_texts
+// (Qwen2 pre-tokenizer regex, NFC; merges by pair frequency, ties to the smaller merged bytes) and
 // returns a tokenizer.json in exactly Qwen3's format: 256 byte tokens, the merges, then the added tokens
 // <|endoftext|>, <|im_start|>, <|im_end|>, <think>, </think>. Deterministic for the same inputs.
 std::string tiny_bpe_tokenizer_json(const std::vector<std::string>& training_texts, int n_merges);
