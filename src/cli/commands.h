@@ -13,5 +13,6 @@ CommandRun add_validate(CLI::App& app);
 CommandRun add_plan(CLI::App& app);
 CommandRun add_make_test_model(CLI::App& app);
 CommandRun add_logits(CLI::App& app);
+CommandRun add_generate(CLI::App& app);
 
 }  // namespace tp

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add(tp::add_plan);
   add(tp::add_make_test_model);
   add(tp::add_logits);
+  add(tp::add_generate);
 
   CLI11_PARSE(app, argc, argv);
   tp::log_init(0, 1);
