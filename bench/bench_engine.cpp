@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   c10::InferenceMode guard;
 
   // prompt processing: one 128-token forward (best of 3)
-  const int64_t P = 128, N = 64;
+  const int64_t P = 128, N = 32;
   double pp_s = 1e9;
   for (int rep = 0; rep < 3; ++rep) {
     KVCache kv = kv_cache_new(m.cfg, 1, P, m.dtype, m.device);
