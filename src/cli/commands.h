@@ -18,5 +18,6 @@ CommandRun add_logits(CLI::App& app);
 CommandRun add_run(CLI::App& app);
 CommandRun add_archive(CLI::App& app);
 CommandRun add_inspect(CLI::App& app);
+CommandRun add_generate(CLI::App& app);
 
 }  // namespace tp

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   add(tp::add_run);
   add(tp::add_archive);
   add(tp::add_inspect);
+  add(tp::add_generate);
 
   CLI11_PARSE(app, argc, argv);
   tp::log_init(0, 1);

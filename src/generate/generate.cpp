@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <fstream>
 #include <optional>
 
 #include <ATen/ATen.h>
@@ -90,6 +91,17 @@ uint8_t token_tags(const Sample& o, int64_t i) {
   return tags;
 }
 
+// MemAvailable from /proc/meminfo (0 if unknown).
+int64_t mem_available_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (f >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
+
 }  // namespace
 
 GenPlan generate_plan(const Model& m, const std::vector<GenRequest>& reqs, const GenOptions& opt) {
@@ -99,11 +111,13 @@ GenPlan generate_plan(const Model& m, const std::vector<GenRequest>& reqs, const
   GenPlan p;
   p.t_max = longest + int64_t(r.think_open_ids.size()) + r.max_think_tokens + int64_t(r.force_close_ids.size()) + r.max_answer_tokens + 1;
   p.n_slot = std::max<int64_t>(1, std::min<int64_t>(opt.batch_size, int64_t(reqs.size())));
-  if (opt.kv_budget_bytes > 0) {
+  int64_t budget = opt.kv_budget_bytes;
+  if (budget == 0 && m.device.is_cpu()) budget = mem_available_bytes() / 2;
+  if (budget > 0) {
     int64_t per_slot = kv_cache_bytes_per_token(m.cfg, m.dtype) * p.t_max;
-    int64_t fit = opt.kv_budget_bytes / per_slot;
+    int64_t fit = budget / per_slot;
     if (fit < 1)
-      throw Error(fmt::format("KV cache budget of {} MiB cannot hold one sequence of {} tokens ({} MiB)", opt.kv_budget_bytes >> 20,
+      throw Error(fmt::format("KV cache budget of {} MiB cannot hold one sequence of {} tokens ({} MiB)", budget >> 20,
                               p.t_max, per_slot >> 20),
                   "raise run.kv_cache_mb, or lower sampling.max_think_tokens / max_answer_tokens");
     p.n_slot = std::min(p.n_slot, fit);
@@ -181,9 +195,9 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
           std::copy(prompt.begin() + start[b], prompt.begin() + start[b] + n_real[b], tok.begin() + b * T);
           const int64_t open_pos = r.prompt_opens_think && !r.think_open_ids.empty() ? P - int64_t(r.think_open_ids.size()) : -1;
           for (int64_t t = 0; t < n_real[b] && capture; ++t) {
-            uint8_t tags = (start[b] + t == P - 1 ? capture_bit(CapturePos::PROMPT_END) : 0) |
-                           (start[b] + t == open_pos ? capture_bit(CapturePos::THINK_OPEN) : 0);
-            if (tags & capture->plan.positions) points.push_back({b, t, slots[rows[b]].req, start[b] + t, tags});
+            uint8_t tags = ((start[b] + t == P - 1 ? capture_bit(CapturePos::PROMPT_END) : 0) |
+                            (start[b] + t == open_pos ? capture_bit(CapturePos::THINK_OPEN) : 0)) & capture->plan.positions;
+            if (tags) points.push_back({b, t, slots[rows[b]].req, start[b] + t, tags});
           }
         }
         const Hooks* hooks = capture ? capture_begin_forward(*capture, std::move(points)) : nullptr;

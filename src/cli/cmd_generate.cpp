@@ -1,0 +1,88 @@
+// `thinkprobe generate --model DIR --prompt-ids 1,2,3 [--seed N] [sampling and stop options]`: samples one
+// continuation and prints the thinking ids and the answer ids separately, with the stop reason, plus
+// per-token log-probabilities with --verbose. Token ids only for now: the text form (--prompt TEXT,
+// chat template, detokenised output) is wired once tokenizer/ is merged.
+#include <ATen/Parallel.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "generate/generate.h"
+#include "util/check.h"
+
+namespace tp {
+
+static std::vector<int64_t> parse_ids(const std::string& s, const char* opt) {
+  std::vector<int64_t> ids;
+  size_t p = 0;
+  while (p < s.size()) {
+    size_t q = s.find(',', p);
+    std::string tok = s.substr(p, q == std::string::npos ? std::string::npos : q - p);
+    try {
+      ids.push_back(std::stoll(tok));
+    } catch (const std::exception&) {
+      throw Error(fmt::format("{}: '{}' is not an integer", opt, tok));
+    }
+    p = q == std::string::npos ? s.size() : q + 1;
+  }
+  return ids;
+}
+
+static std::string join_ids(const std::vector<int64_t>& v, int64_t b, int64_t e) {
+  std::string s;
+  for (int64_t i = std::max<int64_t>(b, 0); i < e && i < int64_t(v.size()); ++i) s += (s.empty() ? "" : ",") + std::to_string(v[i]);
+  return s;
+}
+
+CommandRun add_generate(CLI::App& app) {
+  auto* cmd = app.add_subcommand("generate", "sample one continuation of a prompt (token ids) and print thinking and answer");
+  struct Opts {
+    std::string model, prompt_ids, eos_ids, open_ids, force_ids, dtype = "auto", device = "auto";
+    uint64_t seed = 0;
+    SamplerConfig s;
+    StopRules stop;
+    int threads = 0;
+    bool verbose = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
+  cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated prompt token ids (the rendered chat prompt)")->required();
+  cmd->add_option("--seed", o->seed, "the sample's seed")->capture_default_str();
+  cmd->add_option("--temperature", o->s.temperature, "0 = greedy")->capture_default_str();
+  cmd->add_option("--top-p", o->s.top_p, "nucleus mass (1 = off)")->capture_default_str();
+  cmd->add_option("--top-k", o->s.top_k, "keep the k most likely (0 = off)")->capture_default_str();
+  cmd->add_option("--max-think", o->stop.max_think_tokens, "thinking budget")->capture_default_str();
+  cmd->add_option("--max-answer", o->stop.max_answer_tokens, "answer budget")->capture_default_str();
+  cmd->add_option("--eos-ids", o->eos_ids, "stop ids (default: config.json eos_token_id)");
+  cmd->add_option("--think-open-ids", o->open_ids, "the thinking opener as the model writes it");
+  cmd->add_flag("--prompt-opens-think", o->stop.prompt_opens_think, "the prompt already ends with the opener");
+  cmd->add_option("--think-close-id", o->stop.think_close_id, "the id that closes thinking");
+  cmd->add_option("--force-close-ids", o->force_ids, "ids appended when the thinking budget is spent");
+  cmd->add_option("--dtype", o->dtype, "auto, float32 or bfloat16")->capture_default_str();
+  cmd->add_option("--device", o->device, "auto, cpu or cuda:N")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "CPU threads (0 = libtorch default)");
+  cmd->add_flag("--verbose", o->verbose, "also print per-token log-probabilities and entropies");
+  return [o]() {
+    if (o->threads > 0) at::set_num_threads(o->threads);
+    at::Device device = device_from_name(o->device, 0);
+    Model m = model_load(o->model, dtype_from_name(o->dtype, device), device);
+    GenOptions g;
+    g.sampling = o->s;
+    g.stop = o->stop;
+    g.stop.eos_ids = o->eos_ids.empty() ? m.cfg.eos_ids : parse_ids(o->eos_ids, "--eos-ids");
+    if (!o->open_ids.empty()) g.stop.think_open_ids = parse_ids(o->open_ids, "--think-open-ids");
+    if (!o->force_ids.empty()) g.stop.force_close_ids = parse_ids(o->force_ids, "--force-close-ids");
+    g.batch_size = 1;
+    Sample s = generate(m, {{parse_ids(o->prompt_ids, "--prompt-ids"), o->seed}}, g)[0];
+    const int64_t n = int64_t(s.tokens.size());
+    std::printf("thinking: [%s]%s\n", join_ids(s.tokens, s.think_begin, s.think_end < 0 ? (s.think_begin < 0 ? 0 : n) : s.think_end).c_str(),
+                s.think_forced_close ? " (force-closed at the budget)" : "");
+    std::printf("answer: [%s]\n", join_ids(s.tokens, s.answer_begin < 0 ? n : s.answer_begin, n).c_str());
+    std::printf("stop: %s\n", stop_reason_name(s.stop));
+    if (o->verbose)
+      for (int64_t i = 0; i < n; ++i)
+        std::printf("%ld\t%ld\tlogprob %.4f\tentropy %.4f%s\n", long(i), long(s.tokens[i]), s.logprobs[i], s.entropy[i], s.forced[i] ? "\tforced" : "");
+    return 0;
+  };
+}
+
+}  // namespace tp
