@@ -1,9 +1,9 @@
 #!/bin/bash
 # Probe benchmark: thinkprobe's probe suite vs the same suite in scikit-learn, on one synthetic HDF5 file,
-# in the same run, on the same cores. Usage: bench/reduce_probe.sh BUILD_DIR N D LAYERS [threads]
+# in the same run, on the same cores. Usage: bench/reduce_probe.sh BUILD_DIR N D LAYERS [threads] [auto|full]
 # (build first: ninja -C BUILD_DIR reduce_probe_bench). Prints both sides' JSON lines and the ratio.
 set -euo pipefail
-build=$1 n=$2 d=$3 layers=$4 threads=${5:-2}
+build=$1 n=$2 d=$3 layers=$4 threads=${5:-2} solver=${6:-auto}
 here=$(cd "$(dirname "$0")" && pwd)
 # Both sides use the same OpenBLAS. Its 0.3.21 autodetection falls back to the slow Prescott kernels on
 # CPUs it does not know (this VM's "Intel Xeon Processor"), so pick the kernels from the CPU flags unless
@@ -16,7 +16,7 @@ echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto} threads=$threads n=$n d=$d la
 data=$(mktemp -d)/acts.h5
 /usr/bin/python3 "$here/reduce_probe_data.py" "$data" "$n" "$d" "$layers"
 OMP_NUM_THREADS=$threads "$build/reduce_probe_bench" "$data" "$threads" | tee "$data.tp.jsonl"
-OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 "$here/reduce_probe_sklearn.py" "$data" | tee "$data.sk.jsonl"
+OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 "$here/reduce_probe_sklearn.py" "$data" "$solver" | tee "$data.sk.jsonl"
 /usr/bin/python3 - "$data.tp.jsonl" "$data.sk.jsonl" <<'PY'
 import json, sys
 tp = [json.loads(l) for l in open(sys.argv[1])]

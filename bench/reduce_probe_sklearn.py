@@ -4,7 +4,8 @@
 # solver, which is randomized at these sizes, seeded), out-of-fold on the file's folds (PredefinedSplit),
 # numpy difference of means, and per group sklearn AUROC, Youden balanced accuracy and 500 bootstrap
 # resamples of roc_auc_score. Reads acts[layer] one layer at a time with h5py, like the C++ side.
-# Usage: /usr/bin/python3 reduce_probe_sklearn.py FILE.h5
+# Usage: /usr/bin/python3 reduce_probe_sklearn.py FILE.h5 [auto|full]   (PCA svd_solver; auto is sklearn's
+# default and randomized here, full is the exact PCA that thinkprobe computes)
 import json
 import resource
 import sys
@@ -23,6 +24,7 @@ t0 = time.time()
 h5 = h5py.File(sys.argv[1], "r")
 label, pool, fold = h5["label"][:], h5["pool"][:], h5["fold"][:]
 n_layer, n, d = h5["acts"].shape
+solver = sys.argv[2] if len(sys.argv) > 2 else "auto"
 groups = {"harmful": np.where(pool == 0)[0], "benign": np.where(pool == 1)[0], "pooled": np.arange(n)}
 
 
@@ -37,7 +39,7 @@ def youden_bacc(y, s, f):
 
 for il in range(n_layer):
     x = h5["acts"][il]
-    pipe = make_pipeline(StandardScaler(), PCA(100, random_state=0),
+    pipe = make_pipeline(StandardScaler(), PCA(100, svd_solver=solver, random_state=0),
                          LogisticRegression(C=0.03, class_weight="balanced", max_iter=3000))
     prob = cross_val_predict(pipe, x, label, cv=PredefinedSplit(fold), method="predict_proba")[:, 1]
     dom = np.zeros(n)
@@ -57,6 +59,6 @@ for il in range(n_layer):
         row[name] = {"auroc": roc_auc_score(y, s), "lo": lo, "hi": hi, "bacc": youden_bacc(y, s, fold[idx]),
                      "dom_auroc": roc_auc_score(y, dom[idx])}
     print(json.dumps(row), flush=True)
-print(json.dumps({"summary": "sklearn", "seconds": round(time.time() - t0, 2),
+print(json.dumps({"summary": "sklearn", "svd_solver": solver, "seconds": round(time.time() - t0, 2),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                   "n": int(n), "d": int(d), "layers": int(n_layer)}))

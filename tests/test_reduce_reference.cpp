@@ -10,6 +10,7 @@
 
 #include "reduce/metrics.h"
 #include "reduce/probe.h"
+#include "reduce/probe_metrics.h"
 #include "reduce/stats.h"
 
 using nlohmann::json;
@@ -133,5 +134,35 @@ TEST_CASE("probe out-of-fold probabilities equal sklearn's pipeline on the same 
     // The Youden balanced accuracy on sklearn's own scores, so thresholds are compared exactly.
     CHECK(tp::balanced_accuracy_youden_oof(expected.data(), y.data(), folds.data(), n, 5) ==
           Approx(c["bacc_youden"].get<double>()).margin(1e-12));
+  }
+}
+
+TEST_CASE("group metrics: benign macro over sources and pooled equal sklearn", "[.][reduce_reference]") {
+  for (const auto& c : reference()["group"]) {
+    auto prob = vec<double>(c["prob"]), dom = vec<double>(c["dom"]);
+    auto y = labels_of(c["labels"]);
+    auto folds = vec<int32_t>(c["folds"]), source = vec<int32_t>(c["source"]);
+    tp::GroupInput in{prob.data(), dom.data(), y.data(), folds.data(), source.data(), 5, {}};
+    for (uint32_t i = 0; i < prob.size(); ++i) in.rows.push_back(i);
+    tp::GroupMetrics macro = tp::group_metrics(in, true, 20, 200, 42);
+    CHECK(macro.sources_used == vec<int32_t>(c["used"]));
+    CHECK(macro.sources_dropped == std::vector<int32_t>{2});
+    CHECK(macro.auroc.value == Approx(c["macro_auroc"].get<double>()).margin(1e-12));
+    CHECK(macro.balanced_accuracy.value == Approx(c["macro_bacc"].get<double>()).margin(1e-12));
+    CHECK(macro.dom_auroc.value == Approx(c["macro_dom_auroc"].get<double>()).margin(1e-12));
+    for (const tp::Estimate* e : {&macro.auroc, &macro.balanced_accuracy, &macro.dom_auroc}) {
+      CHECK(e->lo <= e->value);
+      CHECK(e->hi >= e->value);
+      CHECK(e->n_valid == 200);
+    }
+    tp::GroupMetrics pooled = tp::group_metrics(in, false, 20, 200, 42);
+    CHECK(pooled.auroc.value == Approx(c["pooled_auroc"].get<double>()).margin(1e-12));
+    CHECK(pooled.balanced_accuracy.value == Approx(c["pooled_bacc"].get<double>()).margin(1e-12));
+    tp::GroupMetrics again = tp::group_metrics(in, false, 20, 200, 42);
+    CHECK((again.auroc.lo == pooled.auroc.lo && again.auroc.hi == pooled.auroc.hi));
+    // Every source below the refusal minimum: undefined, with the reason.
+    tp::GroupMetrics none = tp::group_metrics(in, true, 100000, 200, 42);
+    CHECK(std::isnan(none.auroc.value));
+    CHECK(none.auroc.why == "no source has at least 100000 refusals");
   }
 }

@@ -39,7 +39,7 @@ struct ProbeOof {
 // part has a single label gets NaN scores. The per-fold sums and scatter matrices are computed once (one
 // pass of d x d products in float32 over all rows), a fold's training moments are "all minus the fold",
 // and PCA is the top-k eigenvectors of the training correlation matrix: a full eigendecomposition for
-// d <= 512, else block subspace iteration warm-started from the previous fold, to residual 1e-10.
+// d <= 512, else block subspace iteration warm-started from the previous fold, to residual 1e-7.
 // Exact PCA, where sklearn's PCA(k) with its default svd_solver="auto" picks a randomized SVD once
 // max(n, d) > 500 (the authors' runs); the reference tests use svd_solver="full".
 ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
