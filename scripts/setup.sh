@@ -10,6 +10,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev     # MPI ranks, parallel HDF5 (openmpi flavour)
   libtorch-dev libopenblas0-openmp                   # libtorch; OpenBLAS (without it: reference BLAS, 30x slower)
   libyaml-cpp-dev libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev
+  slurmctld slurmd slurm-client munge                # the Slurm tests run a real one-node cluster
   python3-numpy python3-scipy python3-sklearn python3-h5py python3-matplotlib python3-jsonschema python3-yaml
 )
 command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)   # tokenizer reference tests

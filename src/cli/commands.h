@@ -11,6 +11,10 @@ using CommandRun = std::function<int()>;
 // Each add_* adds one subcommand to app and returns what runs it when it is the one chosen.
 CommandRun add_validate(CLI::App& app);
 CommandRun add_plan(CLI::App& app);
+CommandRun add_submit(CLI::App& app);
+CommandRun add_tokenize(CLI::App& app);
+CommandRun add_make_test_model(CLI::App& app);
+CommandRun add_logits(CLI::App& app);
 CommandRun add_run(CLI::App& app);
 CommandRun add_archive(CLI::App& app);
 CommandRun add_inspect(CLI::App& app);

@@ -205,6 +205,7 @@ struct SlurmSpec {
   std::string qos;
   int64_t nodes = 1;
   int64_t gpus_per_node = 1;
+  int64_t tasks_per_node = 0;
   int64_t cpus_per_task = 4;
   std::string mem;
   std::string time = "24:00:00";
@@ -212,6 +213,8 @@ struct SlurmSpec {
   std::vector<std::string> extra_sbatch;
   std::vector<std::string> setup;
   std::string launcher = "srun";
+  std::string srun_mpi = "pmix";
+  std::string template_file;
   int64_t signal_seconds = 300;
   template <class V> void visit(V& v) {
     v("partition", partition, "sbatch --partition (empty: the cluster default)", rule());
@@ -219,6 +222,7 @@ struct SlurmSpec {
     v("qos", qos, "sbatch --qos", rule());
     v("nodes", nodes, "nodes in the allocation", rule().range(1, 1e6));
     v("gpus_per_node", gpus_per_node, "GPUs per node; one worker rank per GPU (0 = CPU workers)", rule().range(0, 64));
+    v("tasks_per_node", tasks_per_node, "worker ranks per node (0 = gpus_per_node); the coordinator is one more rank on the first node", rule().range(0, 1024));
     v("cpus_per_task", cpus_per_task, "CPU cores per rank", rule().range(1, 1024));
     v("mem", mem, "sbatch --mem (empty: the cluster default)", rule());
     v("time", time, "sbatch --time", rule().not_empty());
@@ -226,6 +230,8 @@ struct SlurmSpec {
     v("extra_sbatch", extra_sbatch, "more #SBATCH lines, verbatim", rule());
     v("setup", setup, "shell lines run before the launch (module loads, environment)", rule());
     v("launcher", launcher, "how ranks are started inside the allocation", rule().one_of({"srun", "mpirun"}));
+    v("srun_mpi", srun_mpi, "srun --mpi plugin that the cluster's Open MPI supports (pmix for Open MPI 4 on Debian)", rule().not_empty());
+    v("template_file", template_file, "sbatch template (default: slurm/thinkprobe.sbatch of the thinkprobe installation)", rule().file());
     v("signal_seconds", signal_seconds, "ask Slurm for SIGUSR1 this many seconds before the time limit", rule().range(0, 86400));
   }
 };

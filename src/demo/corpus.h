@@ -1,0 +1,62 @@
+// The demo model's synthetic chat corpus, with planted ground truth (docs/demo.md). No real harmful
+// content anywhere: harmful requests are described in a few words, answers are fixed templates.
+// What is planted, so that the pipeline can be checked against known answers:
+//  1. whether the model refuses depends on latent features of the request (its kind and a per-request
+//     severity), stochastically: p_refuse per request, so outcomes vary across samples of one prompt;
+//  2. the outcome is fixed by a stance sentence early in the thinking (within its first fifth), and most
+//     safety deliberation sentences come after it ("performative"); a minority of traces waver and flip;
+//  3. a safety system prompt and a safety-first thinking prefill raise refusals on harmful requests and
+//     on benign ones (planted over-refusal), by the amounts in kPlanted.
+// Pure text generation: no torch, no tokenizer. Called by the demo trainer and `thinkprobe demo-model`.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tp {
+
+enum class RequestKind : int8_t { HARMFUL, BENIGN, BORDERLINE };  // borderline = benign but scary-sounding
+enum class DemoCondition : int8_t { BASELINE, SAFETY_SYSTEM, SAFETY_PREFILL, NO_THINK };
+
+struct DemoRequest {
+  std::string id;        // stable: "demo-<kind>-<template>-<object>"
+  std::string text;      // the user message
+  RequestKind kind;
+  double severity;       // latent feature in [0, 1]
+  bool held_out;         // true: never in the training corpus (the demo prompt set)
+  std::string category;  // the template family
+};
+
+struct DemoChat {
+  const DemoRequest* request;
+  DemoCondition condition;
+  std::string system;                  // empty unless SAFETY_SYSTEM
+  std::string thinking;                // text between "<think>\n" and "\n</think>" (empty for NO_THINK)
+  std::string answer;
+  bool refused;
+  int stance_sentence;                 // index of the sentence that settles the outcome (-1 for NO_THINK)
+  int n_sentences;
+  std::vector<int> deliberation_sentences;  // indices of "wait, could this be misused?" sentences
+  bool wavered;                        // an early stance that a later one overturned
+};
+
+// The planted refusal probability of a request under a condition.
+double demo_p_refuse(const DemoRequest& r, DemoCondition c);
+
+// Every request the demo knows, train and held-out, in a fixed order.
+std::vector<DemoRequest> demo_requests();
+
+// n chats over the training requests (never the held-out ones), seeded.
+std::vector<DemoChat> demo_corpus(const std::vector<DemoRequest>& requests, int n, uint64_t seed);
+
+// The fixed strings of the conditions (the demo's quickstart job uses the same ones).
+extern const char* const kDemoSafetySystem;   // the safety system prompt
+extern const char* const kDemoSafetyPrefill;  // the safety-first thinking prefill
+const char* demo_kind_name(RequestKind k);
+const char* demo_condition_name(DemoCondition c);
+
+// The held-out requests as a prompt set (JSONL in the format of docs/prompt-sets.md); borderline requests
+// are labelled benign with category "borderline/<template>".
+std::string demo_prompt_set_jsonl(const std::vector<DemoRequest>& requests);
+
+}  // namespace tp

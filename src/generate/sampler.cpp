@@ -1,0 +1,73 @@
+// Sampling (see sampler.h). The vocabulary-wide work (log-softmax, entropy, top-k) runs as batched
+// tensor ops on the model's device; only the k candidates of each row come to the host for the draw.
+#include "generate/sampler.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+#include "util/check.h"
+
+namespace tp {
+
+int64_t sampler_pick(const std::vector<double>& p, double top_p, double u) {
+  // top-p: the smallest prefix whose mass reaches top_p (at least one token), renormalised
+  size_t keep = p.size();
+  if (top_p < 1.0) {
+    double cum = 0;
+    for (size_t i = 0; i < p.size(); ++i) {
+      cum += p[i];
+      if (cum >= top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  double total = 0;
+  for (size_t i = 0; i < keep; ++i) total += p[i];
+  double target = u * total, cum = 0;
+  for (size_t i = 0; i < keep; ++i) {
+    cum += p[i];
+    if (target < cum) return int64_t(i);
+  }
+  return int64_t(keep - 1);
+}
+
+std::vector<TokenDraw> sampler_draw(const at::Tensor& logits, const SamplerConfig& cfg, const std::vector<Rng*>& rngs,
+                                    const std::vector<int64_t>& forced) {
+  const int64_t B = logits.size(0), V = logits.size(1);
+  TP_CHECK(int64_t(rngs.size()) == B && int64_t(forced.size()) == B);
+  at::Tensor logp = logits.log_softmax(-1);                   // [B, V]
+  at::Tensor entropy = -(logp.exp() * logp).sum(-1).cpu();    // [B]
+  std::vector<TokenDraw> out(B);
+  bool any_sampled = false;
+  for (int64_t b = 0; b < B; ++b) any_sampled |= forced[b] < 0;
+  if (any_sampled) {
+    if (cfg.temperature <= 0) {
+      at::Tensor arg = logits.argmax(-1).cpu();
+      for (int64_t b = 0; b < B; ++b) out[b].token = arg[b].item<int64_t>();
+    } else {
+      const int64_t k = cfg.top_k > 0 ? std::min<int64_t>(cfg.top_k, V) : V;
+      auto [vals, idx] = (logits / cfg.temperature).topk(k, -1, /*largest=*/true, /*sorted=*/true);
+      at::Tensor probs = vals.softmax(-1).to(at::kDouble).cpu().contiguous();  // [B, k], decreasing
+      idx = idx.cpu().contiguous();
+      for (int64_t b = 0; b < B; ++b) {
+        if (forced[b] >= 0) continue;
+        const double* p = probs.data_ptr<double>() + b * k;
+        int64_t j = sampler_pick(std::vector<double>(p, p + k), cfg.top_p, rngs[b]->uniform());
+        out[b].token = idx.data_ptr<int64_t>()[b * k + j];
+      }
+    }
+  }
+  std::vector<int64_t> chosen(B);
+  for (int64_t b = 0; b < B; ++b) chosen[b] = forced[b] >= 0 ? forced[b] : out[b].token;
+  at::Tensor lp = logp.gather(1, at::tensor(chosen, at::kLong).to(logits.device()).view({B, 1})).cpu();
+  for (int64_t b = 0; b < B; ++b) {
+    out[b].token = chosen[b];
+    out[b].logprob = lp[b][0].item<float>();
+    out[b].entropy = entropy[b].item<float>();
+  }
+  return out;
+}
+
+}  // namespace tp

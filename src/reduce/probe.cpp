@@ -1,0 +1,287 @@
+// Probe fitting (see probe.h). The pipeline's first two steps only need the training rows' mean and
+// scatter matrix, so each fold's scatter is computed once (float32 GEMM on globally centred rows, then
+// double) and a fold's training moments are "all minus the fold". Standardise + PCA then become an
+// eigendecomposition of the training correlation matrix, and the logistic regression is a small
+// Newton solve on the k projected columns. Doesn't: choose layers or positions, or compute metrics.
+#include "reduce/probe.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <unordered_map>
+
+#include "util/check.h"
+#include "util/hash.h"
+
+namespace tp {
+
+// ---------------------------------------------------------------------------------------------------
+// Folds
+
+std::vector<int32_t> grouped_stratified_folds(const int8_t* labels, const uint64_t* groups, size_t n,
+                                              int32_t k, uint64_t seed) {
+  TP_CHECK(k >= 1);
+  struct Group { std::vector<size_t> rows; int64_t count[2] = {0, 0}; };
+  std::vector<Group> gs;
+  std::unordered_map<uint64_t, size_t> index;
+  for (size_t i = 0; i < n; ++i) {
+    auto [it, inserted] = index.emplace(groups[i], gs.size());
+    if (inserted) gs.emplace_back();
+    gs[it->second].rows.push_back(i);
+    gs[it->second].count[labels[i] != 0]++;
+  }
+  Rng rng(seed);
+  for (size_t i = gs.size(); i > 1; --i) std::swap(gs[i - 1], gs[rng.below(i)]);  // Fisher-Yates
+  std::stable_sort(gs.begin(), gs.end(), [](const Group& a, const Group& b) { return a.rows.size() > b.rows.size(); });
+
+  double target[2] = {0, 0};
+  for (const Group& g : gs) { target[0] += double(g.count[0]) / k; target[1] += double(g.count[1]) / k; }
+  std::vector<std::array<int64_t, 2>> fold_count(static_cast<size_t>(k), std::array<int64_t, 2>{0, 0});
+  std::vector<int32_t> fold(n, 0);
+  for (const Group& g : gs) {
+    int32_t best = 0;
+    double best_cost = std::numeric_limits<double>::infinity();
+    int64_t best_size = 0;
+    for (int32_t f = 0; f < k; ++f) {
+      double cost = 0;
+      for (int c = 0; c < 2; ++c) {
+        double dev = double(fold_count[f][c] + g.count[c]) - target[c];
+        cost += dev * dev;
+      }
+      for (int32_t h = 0; h < k; ++h)  // the other folds' deviations stay as they are
+        if (h != f)
+          for (int c = 0; c < 2; ++c) cost += std::pow(double(fold_count[h][c]) - target[c], 2);
+      int64_t size = fold_count[f][0] + fold_count[f][1];
+      if (cost < best_cost - 1e-9 || (std::abs(cost - best_cost) <= 1e-9 && size < best_size)) {
+        best = f; best_cost = cost; best_size = size;
+      }
+    }
+    fold_count[best][0] += g.count[0];
+    fold_count[best][1] += g.count[1];
+    for (size_t i : g.rows) fold[i] = best;
+  }
+  return fold;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Logistic regression
+
+std::vector<double> logistic_fit(const double* x, size_t n, size_t k, const int8_t* labels,
+                                 const ProbeOptions& opt) {
+  auto f64 = at::TensorOptions().dtype(at::kDouble);
+  at::Tensor X = at::empty({int64_t(n), int64_t(k) + 1}, f64);
+  X.narrow(1, 0, int64_t(k)).copy_(at::from_blob(const_cast<double*>(x), {int64_t(n), int64_t(k)}, f64));
+  X.select(1, int64_t(k)).fill_(1.0);
+  at::Tensor y = at::empty({int64_t(n)}, f64);
+  double n_class[2] = {0, 0};
+  for (size_t i = 0; i < n; ++i) { y[int64_t(i)] = double(labels[i] != 0); n_class[labels[i] != 0] += 1; }
+  TP_CHECK_MSG(n_class[0] > 0 && n_class[1] > 0, "logistic_fit needs both labels ({} / {})", n_class[0], n_class[1]);
+  double w_class[2] = {1.0, 1.0};
+  if (opt.balanced) for (int c = 0; c < 2; ++c) w_class[c] = double(n) / (2.0 * n_class[c]);
+  at::Tensor sw = y * (w_class[1] - w_class[0]) + w_class[0];
+  at::Tensor pen = at::ones({int64_t(k) + 1}, f64);
+  pen[int64_t(k)] = 0.0;  // the intercept is not penalised
+
+  auto objective = [&](const at::Tensor& beta) {
+    at::Tensor z = at::mv(X, beta);
+    at::Tensor nll = at::clamp_min(z, 0) + at::log1p(at::exp(-z.abs())) - y * z;  // log(1+e^z) - y z
+    return 0.5 * (pen * beta * beta).sum().item<double>() + opt.c * (sw * nll).sum().item<double>();
+  };
+  at::Tensor beta = at::zeros({int64_t(k) + 1}, f64);
+  const double gtol = opt.tol * (1.0 + opt.c * sw.sum().item<double>());
+  double obj = objective(beta);
+  for (int iter = 0; iter < 200; ++iter) {
+    at::Tensor p = at::sigmoid(at::mv(X, beta));
+    at::Tensor g = pen * beta + opt.c * at::mv(X.t(), sw * (p - y));
+    if (g.abs().max().item<double>() < gtol) break;
+    at::Tensor h = at::mm(X.t(), X * (opt.c * sw * p * (1 - p)).unsqueeze(1)) + at::diag(pen);
+    at::Tensor step = at::linalg_solve(h, g);
+    const double decrease = (g * step).sum().item<double>();
+    double t = 1.0, next = objective(beta - step);
+    while (next > obj - 1e-4 * t * decrease && t > 1e-12) { t *= 0.5; next = objective(beta - t * step); }
+    if (!(next < obj)) break;  // no further progress in double precision
+    beta = beta - t * step;
+    obj = next;
+  }
+  return std::vector<double>(beta.data_ptr<double>(), beta.data_ptr<double>() + k + 1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Standardise + PCA from training moments
+
+namespace {
+
+struct Moments {
+  int64_t n = 0;
+  at::Tensor sum;      // [d] double, of the centred rows
+  at::Tensor sum1;     // [d] double, of the centred rows labelled 1
+  int64_t n1 = 0;
+  at::Tensor scatter;  // [d, d] double, X^T X of the centred rows
+};
+
+Moments moments_of(const at::Tensor& xc, const int8_t* labels, const std::vector<int64_t>& rows) {
+  auto idx = at::tensor(rows, at::kLong);
+  at::Tensor xf = xc.index_select(0, idx);
+  std::vector<int64_t> pos;
+  for (int64_t r : rows) if (labels[r]) pos.push_back(r);
+  Moments m;
+  m.n = int64_t(rows.size());
+  m.n1 = int64_t(pos.size());
+  m.sum = xf.sum(0, false, at::kDouble);
+  m.sum1 = xc.index_select(0, at::tensor(pos, at::kLong)).sum(0, false, at::kDouble);
+  m.scatter = at::mm(xf.t(), xf).to(at::kDouble);
+  return m;
+}
+
+Moments minus(const Moments& a, const Moments& b) {
+  return {a.n - b.n, a.sum - b.sum, a.sum1 - b.sum1, a.n1 - b.n1, a.scatter - b.scatter};
+}
+
+// The linear map of StandardScaler + PCA(k) fitted on rows with moments m: features = xc @ w - offset.
+struct Projection {
+  at::Tensor w;       // [d, k] double
+  at::Tensor offset;  // [k] double
+};
+
+// Top-k eigenvectors (descending) of a symmetric PSD matrix a [d, d]. Small or large-k problems use a
+// full eigendecomposition; otherwise block subspace iteration with Rayleigh-Ritz on l = k + k/2 + 10
+// vectors, started from *warm (the previous fold's block, which differs from this one by a sampling
+// perturbation) or a seeded random block, until every top-k Ritz pair has a residual below 1e-10 of the
+// largest eigenvalue. The warm block is updated for the next call.
+at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, at::Tensor* warm) {
+  const int64_t d = a.size(0), l = std::min(d, k + k / 2 + 10);
+  if (d <= 512 || 4 * l > d) {
+    at::Tensor vecs = std::get<1>(at::linalg_eigh(a));  // ascending eigenvalues
+    return vecs.narrow(1, d - k, k).flip({1});
+  }
+  at::Tensor q;
+  if (warm && warm->defined() && warm->size(0) == d && warm->size(1) == l) {
+    q = *warm;
+  } else {
+    Rng rng(0x5eed);
+    q = at::empty({d, l}, at::kDouble);
+    double* p = q.data_ptr<double>();
+    for (int64_t i = 0; i < d * l; ++i) p[i] = rng.uniform() - 0.5;
+    q = std::get<0>(at::linalg_qr(q));
+  }
+  at::Tensor v;
+  for (int iter = 0; iter < 1000; ++iter) {
+    at::Tensor y = at::mm(a, q);                                   // [d, l]
+    auto [theta, s] = at::linalg_eigh(at::mm(q.t(), y));           // Rayleigh-Ritz, ascending
+    s = s.flip({1});
+    theta = theta.flip({0});
+    v = at::mm(q, s);
+    at::Tensor av = at::mm(y, s);
+    at::Tensor resid = (av - v * theta.unsqueeze(0)).narrow(1, 0, k).norm(2, {0});
+    if (resid.max().item<double>() <= 1e-10 * theta[0].item<double>()) break;
+    q = std::get<0>(at::linalg_qr(av));
+  }
+  if (warm) *warm = v;
+  return v.narrow(1, 0, k);
+}
+
+Projection fit_projection(const Moments& m, int64_t k, at::Tensor* warm) {
+  at::Tensor mean = m.sum / double(m.n);
+  at::Tensor cov = m.scatter / double(m.n) - at::outer(mean, mean);
+  at::Tensor var = cov.diagonal().clamp_min(0);
+  // StandardScaler leaves (near-)constant columns unscaled; "near" relative to the typical variance.
+  const double tiny = 1e-12 * std::max(var.mean().item<double>(), 1e-300);
+  at::Tensor scale = at::where(var > tiny, var.sqrt(), at::ones_like(var));
+  at::Tensor inv = 1.0 / scale;
+  at::Tensor w = k == 0 ? at::diag(inv) : top_eigenvectors(cov * at::outer(inv, inv), k, warm) * inv.unsqueeze(1);
+  return {w, at::mv(w.t(), mean)};
+}
+
+at::Tensor features(const at::Tensor& xc, const Projection& p) {
+  return at::mm(xc, p.w.to(at::kFloat)).to(at::kDouble) - p.offset;
+}
+
+void check_k(int64_t k, size_t d) {
+  if (k < 0 || size_t(k) > d)
+    throw Error("reduce.pca_components: " + std::to_string(k) + " components but the activations have " +
+                    std::to_string(d) + " columns",
+                "set reduce.pca_components to at most the hidden size, or 0 for no PCA");
+}
+
+}  // namespace
+
+ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
+                   int32_t n_folds, const ProbeOptions& opt) {
+  check_k(opt.pca_components, d);
+  const double NaN = std::numeric_limits<double>::quiet_NaN();
+  ProbeOof out{std::vector<double>(n, NaN), std::vector<double>(n, NaN)};
+  at::Tensor xr = at::from_blob(const_cast<float*>(x), {int64_t(n), int64_t(d)}, at::kFloat);
+  at::Tensor center = xr.sum(0, false, at::kDouble) / double(std::max<size_t>(n, 1));
+  at::Tensor xc = xr - center.to(at::kFloat);
+
+  std::vector<std::vector<int64_t>> rows(static_cast<size_t>(n_folds));
+  for (size_t i = 0; i < n; ++i) {
+    TP_CHECK(folds[i] >= 0 && folds[i] < n_folds);
+    rows[size_t(folds[i])].push_back(int64_t(i));
+  }
+  std::vector<Moments> fold_m;
+  for (const auto& r : rows) fold_m.push_back(moments_of(xc, labels, r));
+  Moments all = fold_m[0];
+  for (size_t f = 1; f < fold_m.size(); ++f)
+    all = {all.n + fold_m[f].n, all.sum + fold_m[f].sum, all.sum1 + fold_m[f].sum1, all.n1 + fold_m[f].n1,
+           all.scatter + fold_m[f].scatter};
+
+  at::Tensor warm;  // eigenvector block carried from fold to fold
+  for (int32_t f = 0; f < n_folds; ++f) {
+    const auto& held = rows[size_t(f)];
+    Moments tr = minus(all, fold_m[size_t(f)]);
+    if (held.empty() || tr.n1 == 0 || tr.n1 == tr.n) continue;  // NaN scores: one label in training
+    at::Tensor idx = at::tensor(held, at::kLong);
+    at::Tensor x_held = xc.index_select(0, idx);
+    // Difference of means of the training rows, scored on raw x (the centring shifts all scores alike).
+    at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);
+    at::Tensor s_dom = at::mv(x_held.to(at::kDouble), dom) + at::dot(center, dom);
+    // Standardise + PCA + logistic regression.
+    Projection p = fit_projection(tr, opt.pca_components, &warm);
+    std::vector<int64_t> train_rows;
+    std::vector<int8_t> train_labels;
+    for (int32_t g = 0; g < n_folds; ++g)
+      if (g != f)
+        for (int64_t r : rows[size_t(g)]) { train_rows.push_back(r); train_labels.push_back(labels[r]); }
+    at::Tensor f_tr = features(xc.index_select(0, at::tensor(train_rows, at::kLong)), p).contiguous();
+    std::vector<double> beta = logistic_fit(f_tr.data_ptr<double>(), train_rows.size(), size_t(f_tr.size(1)),
+                                            train_labels.data(), opt);
+    at::Tensor coef = at::from_blob(beta.data(), {f_tr.size(1)}, at::kDouble);
+    at::Tensor prob = at::sigmoid(at::mv(features(x_held, p), coef) + beta.back()).contiguous();
+    for (size_t j = 0; j < held.size(); ++j) {
+      out.prob[size_t(held[j])] = prob.data_ptr<double>()[j];
+      out.dom_score[size_t(held[j])] = s_dom[int64_t(j)].item<double>();
+    }
+  }
+  return out;
+}
+
+ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_t* labels,
+                                 const ProbeOptions& opt) {
+  check_k(opt.pca_components, d);
+  at::Tensor xr = at::from_blob(const_cast<float*>(x), {int64_t(n), int64_t(d)}, at::kFloat);
+  at::Tensor center = xr.sum(0, false, at::kDouble) / double(std::max<size_t>(n, 1));
+  at::Tensor xc = xr - center.to(at::kFloat);
+  std::vector<int64_t> all_rows(n);
+  std::iota(all_rows.begin(), all_rows.end(), int64_t{0});
+  Moments m = moments_of(xc, labels, all_rows);
+  TP_CHECK_MSG(m.n1 > 0 && m.n1 < m.n, "probe_directions needs both labels");
+  at::Tensor dom = m.sum1 / double(m.n1) - (m.sum - m.sum1) / double(m.n - m.n1);
+  Projection p = fit_projection(m, opt.pca_components, nullptr);
+  at::Tensor f = features(xc, p).contiguous();
+  std::vector<double> beta = logistic_fit(f.data_ptr<double>(), n, size_t(f.size(1)), labels, opt);
+  at::Tensor coef = at::from_blob(beta.data(), {f.size(1)}, at::kDouble);
+  at::Tensor w_raw = at::mv(p.w, coef);  // logit = (x - center) w_raw - offset . coef + b
+  ProbeDirections out;
+  at::Tensor dom_f = dom.to(at::kFloat).contiguous(), w_f = w_raw.to(at::kFloat).contiguous();
+  out.dom.assign(dom_f.data_ptr<float>(), dom_f.data_ptr<float>() + d);
+  out.probe.assign(w_f.data_ptr<float>(), w_f.data_ptr<float>() + d);
+  out.probe_bias = beta.back() - at::dot(p.offset, coef).item<double>() - at::dot(center, w_raw).item<double>();
+  return out;
+}
+
+}  // namespace tp

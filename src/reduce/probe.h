@@ -1,0 +1,64 @@
+// Linear probes on one block of activations (one model x intervention x position x layer), as pure
+// functions on a row-major float array x[n, d]: folds grouped by prompt and stratified by label, the
+// paper's pipeline standardise -> PCA(k) -> L2 logistic regression (class-balanced) with out-of-fold
+// probabilities, a difference-of-means baseline, and the directions fitted on all rows for steering.
+// Doesn't: read archives (reducer), compute AUROC / CIs (metrics.h, stats.h). Torch stays in probe.cpp;
+// callers set at::set_num_threads themselves.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tp {
+
+struct ProbeOptions {
+  int64_t pca_components = 100;  // k; 0 = no PCA (the logistic regression sees all d standardised columns)
+  double c = 0.03;               // inverse L2 strength, sklearn's C (the intercept is not penalised)
+  bool balanced = true;          // class_weight="balanced": weight n / (2 n_class), per training fold
+  double tol = 1e-10;            // Newton stops when the largest gradient entry is below tol * (1 + C n)
+};
+
+// Fold of each row in [0, k), deterministic for (labels, groups, k, seed): rows with the same group id
+// (prompt) share a fold, and each label is spread over the folds as evenly as the groups allow. Groups
+// are shuffled with Rng(seed), stably ordered by size (largest first), and each goes greedily to the
+// fold that minimises the squared distance of the folds' per-label counts from n_label / k (ties: the
+// fold with fewer rows, then the lower index). Unlike sklearn's StratifiedGroupKFold it balances
+// counts, not the spread of label proportions, and it never leaves a fold empty when there are at
+// least k groups; with one row per group it is a stratified k-fold, but not sklearn's StratifiedKFold
+// permutation, so comparisons with sklearn pass it these folds explicitly.
+std::vector<int32_t> grouped_stratified_folds(const int8_t* labels, const uint64_t* groups, size_t n,
+                                              int32_t k, uint64_t seed);
+
+struct ProbeOof {
+  std::vector<double> prob;       // [n] out-of-fold P(label 1) from the logistic probe
+  std::vector<double> dom_score;  // [n] out-of-fold x . (mu1 - mu0), the direction from the training folds
+};
+// Out-of-fold scores. For each fold f the pipeline is fitted on the other folds and applied to f, as
+// sklearn.model_selection.cross_val_predict(Pipeline([StandardScaler(), PCA(k, svd_solver="full"),
+// LogisticRegression(C, class_weight)]), method="predict_proba") with those folds. A fold whose training
+// part has a single label gets NaN scores. The per-fold sums and scatter matrices are computed once (one
+// pass of d x d products in float32 over all rows), a fold's training moments are "all minus the fold",
+// and PCA is the top-k eigenvectors of the training correlation matrix: a full eigendecomposition for
+// d <= 512, else block subspace iteration warm-started from the previous fold, to residual 1e-10.
+// Exact PCA, where sklearn's PCA(k) with its default svd_solver="auto" picks a randomized SVD once
+// max(n, d) > 500 (the authors' runs); the reference tests use svd_solver="full".
+ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
+                   int32_t n_folds, const ProbeOptions& opt);
+
+// Directions fitted on all rows, in raw activation space, for steering and for the archive:
+// dom = mu1 - mu0; the probe's logit is x . probe + probe_bias (standardisation and PCA folded in).
+struct ProbeDirections {
+  std::vector<float> dom;    // [d]
+  std::vector<float> probe;  // [d]
+  double probe_bias = 0;
+};
+ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_t* labels,
+                                 const ProbeOptions& opt);
+
+// L2 logistic regression with an unpenalised intercept, solved by damped Newton in double:
+// minimises 0.5 |w|^2 + C sum_i s_i log(1 + exp(-t_i (x_i . w + b))), t_i = +-1, s_i the class
+// weights. x[n, k] row-major. Returns w (k entries) followed by b. Exposed for tests.
+std::vector<double> logistic_fit(const double* x, size_t n, size_t k, const int8_t* labels,
+                                 const ProbeOptions& opt);
+
+}  // namespace tp
