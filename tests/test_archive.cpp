@@ -182,18 +182,12 @@ TEST_CASE("a truncated shard, a foreign shard and another schema version are ref
   }
 }
 
-TEST_CASE("capture layers resolve against the model depth", "[archive]") {
+TEST_CASE("the archive's layer list is the capture plan's layers, then n_layer for the final norm", "[archive]") {
   CaptureSpec c;
-  c.final_norm = false;
-  c.layers = {"all"};
-  CHECK(capture_layers(c, 4) == std::vector<int32_t>{0, 1, 2, 3});
-  c.layers = {"last", "0", "-2"};
-  CHECK(capture_layers(c, 4) == std::vector<int32_t>{0, 2, 3});
-  c.layers = {"1:3"};
+  c.layers = {"1:3", "0"};
   c.final_norm = true;
-  CHECK(capture_layers(c, 4) == std::vector<int32_t>{1, 2, 4});
-  c.layers = {"7"};
-  CHECK_THROWS_WITH(capture_layers(c, 4), Catch::Contains("capture.layers: '7' is out of range for a model of 4 layers"));
-  c.layers = {"4"};
-  CHECK_THROWS_AS(capture_layers(c, 4), Error);
+  CHECK(archive_layers(c, 4) == std::vector<int32_t>{0, 1, 2, 4});
+  c.final_norm = false;
+  c.layers = {"last"};
+  CHECK(archive_layers(c, 4) == std::vector<int32_t>{3});
 }
