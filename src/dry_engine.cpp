@@ -72,7 +72,7 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
     fail_rank = std::atoi(fail.c_str() + at + 1);
     fail = fail.substr(0, at);
   }
-  std::vector<int32_t> layers = capture_layers(job.capture, DRY_N_LAYER);
+  std::vector<int32_t> layers = archive_layers(job.capture, DRY_N_LAYER);
   r.run = [&job, &sets, delay_ms, fail, fail_rank, rank, layers](const WorkUnit& unit) {
     auto t0 = std::chrono::steady_clock::now();
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));

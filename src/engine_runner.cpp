@@ -168,7 +168,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
       res.n_tokens += static_cast<int64_t>(n);
     }
     // Captured states: one block per capture position, rows in sample order.
-    std::vector<int32_t> layers = capture_layers(job.capture, static_cast<int32_t>(m.cfg.n_layer));
+    std::vector<int32_t> layers = archive_layers(job.capture, m.cfg.n_layer);
     for (size_t pi = 0; pi < job.capture.positions.size(); pi++) {
       ActivationBlock b;
       b.position = static_cast<int32_t>(pi);

@@ -1,8 +1,6 @@
 // Helpers of the unit-runner interface (see run_unit.h).
 #include "run_unit.h"
 
-#include <fmt/format.h>
-
 #include "capture/capture_plan.h"
 #include "util/check.h"
 
@@ -19,10 +17,10 @@ size_t act_dtype_size(ActDtype t) { return t == ActDtype::F32 ? 4 : 2; }
 
 std::vector<std::string> job_judges(const JobSpec& job) { return {job.judge.kind}; }
 
-std::vector<int32_t> capture_layers(const CaptureSpec& capture, int32_t n_layer) {
+std::vector<int32_t> archive_layers(const CaptureSpec& capture, int64_t n_layer) {
   CapturePlan plan = capture_plan_from_spec(capture, n_layer);
   std::vector<int32_t> out(plan.layers.begin(), plan.layers.end());
-  if (plan.final_norm) out.push_back(n_layer);
+  if (plan.final_norm) out.push_back(static_cast<int32_t>(n_layer));
   return out;
 }
 

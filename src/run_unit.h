@@ -4,7 +4,7 @@
 // load_model when it takes a unit of a model it does not hold (model affinity keeps that rare) and run
 // for every unit; a runner throws (tp::Error or std::exception) when a unit cannot be done, and the
 // coordinator retries the unit elsewhere. The real engine fills the same rows as the dry engine
-// (dry_engine.h). Also: which layers the capture keeps (capture_layers), shared by every runner.
+// (dry_engine.h).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -60,8 +60,8 @@ struct UnitRunner {
 // The judges whose votes each SampleRow carries, in order (the rule judge for now).
 std::vector<std::string> job_judges(const JobSpec& job);
 
-// capture.layers resolved against a model of n_layer layers: sorted, unique; plus n_layer (the final-norm
-// output) when capture.final_norm. tp::Error naming the entry if one is out of range.
-std::vector<int32_t> capture_layers(const CaptureSpec& capture, int32_t n_layer);
+// The archive's layer list of a capture plan (capture/capture_plan.h) for a model of n_layer layers: the
+// plan's layers, then n_layer standing for the final-norm output when the plan keeps it.
+std::vector<int32_t> archive_layers(const CaptureSpec& capture, int64_t n_layer);
 
 }  // namespace tp

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -176,13 +177,19 @@ Hid h5_dataset_create(hid_t loc, const std::string& name, hid_t type, const std:
   Hid space(H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data())));
   Hid dcpl(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
   H5_CHECK(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()));
+  if (H5Tis_variable_str(type) <= 0)  // every row is written: no need to pre-fill chunks (vlen types need a fill)
+    H5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
   if (gzip > 0) {
     H5_CHECK(H5Pset_shuffle(dcpl));
     H5_CHECK(H5Pset_deflate(dcpl, static_cast<unsigned>(gzip)));
   }
   Hid lcpl(H5_CHECK(H5Pcreate(H5P_LINK_CREATE)));
   H5_CHECK(H5Pset_create_intermediate_group(lcpl, 1));
-  return Hid(H5_CHECK(H5Dcreate2(loc, name.c_str(), type, space, lcpl, dcpl, H5P_DEFAULT)));
+  // Unfiltered numbers bypass the chunk cache: HDF5 then writes rows straight from our buffer to their
+  // place in the file, instead of allocating, zeroing and copying a chunk buffer (that halved write speed).
+  Hid dapl(H5_CHECK(H5Pcreate(H5P_DATASET_ACCESS)));
+  if (gzip == 0 && H5Tis_variable_str(type) <= 0) H5_CHECK(H5Pset_chunk_cache(dapl, 0, 0, 1.0));
+  return Hid(H5_CHECK(H5Dcreate2(loc, name.c_str(), type, space, lcpl, dcpl, dapl)));
 }
 
 Hid h5_dataset_open(hid_t loc, const std::string& path) { return Hid(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT))); }
