@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "dist/comm.h"
+#include "dist/stop_signal.h"
 #include "dist/sweep.h"
 #include "dry_engine.h"
 #include "engine_runner.h"
@@ -37,6 +38,7 @@ CommandRun add_run(CLI::App& app) {
   cmd->add_flag("--force", o->force, "if the output folder holds a run of another job, move it to OUTDIR/superseded/<run id> and start a new run");
   return [o]() {
     Comm comm = comm_init(nullptr, nullptr);
+    stop_signal_install();
     log_init(comm.rank, comm.size);
     std::optional<LoadedJob> job;
     std::vector<PromptSet> sets;

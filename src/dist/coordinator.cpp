@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "archive/writer.h"
+#include "dist/stop_signal.h"
 #include "dist/sweep.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -70,7 +71,7 @@ SweepStats coordinator_loop(const Sweep& sw, int n_ranks, int64_t units_per_requ
   // Give rank its next units, tell it to stop, or park it until something changes.
   auto serve = [&](int rank) {
     AssignUnits a{};
-    while (a.n < k) {
+    while (a.n < k && !stop_requested()) {
       int32_t u = schedule_next(s, rank);
       if (u < 0) break;
       a.units[a.n++] = u;
@@ -78,7 +79,7 @@ SweepStats coordinator_loop(const Sweep& sw, int n_ranks, int64_t units_per_requ
     if (a.n > 0) {
       waiting.erase(rank);
       comm_send(rank, Tag::ASSIGN_UNITS, &a, static_cast<int>(offsetof(AssignUnits, units) + sizeof(int32_t) * a.n));
-    } else if (schedule_finished(s)) {
+    } else if (schedule_finished(s) || stop_requested()) {
       waiting.erase(rank);
       Stop stop{0};
       comm_send(rank, Tag::STOP, stop);
@@ -110,6 +111,11 @@ SweepStats coordinator_loop(const Sweep& sw, int n_ranks, int64_t units_per_requ
         nanosleep(&ts, nullptr);
       }
       progress_update(progress, st, false);
+      if (stop_requested() && !waiting.empty()) {  // parked workers are told to stop too
+        if (!st.stopped) spdlog::warn("signal {}: stopping; running units finish, no new ones start", stop_signal_number());
+        for (int r : std::vector<int>(waiting.begin(), waiting.end())) serve(r);
+      }
+      st.stopped = st.stopped || stop_requested();
       continue;
     }
     idle = 0;
@@ -172,6 +178,7 @@ SweepStats coordinator_loop(const Sweep& sw, int n_ranks, int64_t units_per_requ
     progress_update(progress, st, false);
   }
   maybe_sync(true);
+  st.stopped = st.stopped || stop_requested();
   st.seconds = now_s() - t0;
   st.model_switches = s.n_switches;
   st.devices.assign(devices.begin(), devices.end());

@@ -1,4 +1,5 @@
 // Rank 0 before and after the work loop, and the run as a whole (see sweep.h).
+#include "dist/stop_signal.h"
 #include "dist/sweep.h"
 
 #include <chrono>
@@ -156,6 +157,13 @@ int sweep_run(const Sweep& sw, const Comm& comm, const Prepared* prep, UnitRunne
   if (!st.failures.empty()) {
     std::printf("failed units (rerun the job to retry them):\n");
     for (const auto& f : st.failures) std::printf("  %s after %d tries: %s\n", f.unit.c_str(), f.tries, f.error.c_str());
+  }
+  int64_t left = static_cast<int64_t>(units.size()) - st.units_done - st.units_failed;
+  if (st.stopped && left > 0) {
+    std::printf("stopped early by signal %d: %lld units left; rerun the job (or let Slurm requeue it) to resume\n", stop_signal_number(),
+                static_cast<long long>(left));
+    std::fflush(stdout);
+    return kExitStopped;
   }
   std::fflush(stdout);
   return st.failures.empty() ? 0 : 3;

@@ -46,6 +46,7 @@ struct SweepStats {
   double seconds = 0;
   std::vector<std::string> devices;  // device kinds workers reported
   std::vector<JournalFailed> failures;
+  bool stopped = false;  // a signal asked for a graceful stop (stop_signal.h)
 };
 
 // Rank 0's loop under MPI: answers workers until every unit is done or failed and every worker is stopped.
@@ -56,7 +57,8 @@ void worker_loop(const Sweep& sw, int rank, UnitRunner& runner);
 SweepStats sweep_local(const Sweep& sw, UnitRunner& runner, Schedule& s, Journal& journal);
 
 // The whole run on one rank (dispatches to the above); returns the process exit code:
-// 0 every unit done, 3 some units failed (listed in the summary).
+// 0 every unit done, 3 some units failed (listed in the summary), kExitStopped (75) stopped early by a
+// signal with units left (rerun or requeue to resume).
 int sweep_run(const Sweep& sw, const Comm& comm, const Prepared* prep, UnitRunner* runner, const std::vector<std::string>& hosts);
 
 // Progress on rank 0: a live line on a terminal, a log line every THINKPROBE_PROGRESS_SECONDS (30) otherwise.

@@ -113,6 +113,32 @@ kill)
   check_once out
   "$PY" "$SRC/tests/dist/compare_archives.py" ref/archive.h5 out/archive.h5 || fail "resumed archive differs from a clean run"
   ;;
+signal)
+  # SIGUSR1 (Slurm's warning before the time limit) to mpirun, which passes it to every rank, or SIGTERM to
+  # every rank (what slurmstepd does on scancel, preemption or scontrol requeue): running units finish,
+  # no new ones start, exit 75; the rerun completes with every unit once.
+  run 0 ref > /dev/null 2>&1 || fail "reference run"
+  for sig in USR1 TERM; do
+    rm -rf out
+    THINKPROBE_DRY_ENGINE_DELAY_MS=60 run 3 out > log1 2>&1 &
+    launcher=$!
+    for i in $(seq 1 200); do
+      n=$(grep -c '"event":"done"' out/journal.jsonl 2>/dev/null); n=${n:-0}
+      [ "$n" -ge 6 ] && break; sleep 0.05
+    done
+    if [ $sig = USR1 ]; then pkill -USR1 -f "^mpirun -np 3 .*job.output_dir=out " || fail "no mpirun to signal"
+    else pkill -TERM -f "^$TP run job.yaml job.output_dir=out " || fail "no ranks to signal"; fi
+    wait $launcher; rc=$?
+    [ "$rc" = 75 ] || { cat log1; fail "SIG$sig: exit $rc, expected 75 (stopped, resumable)"; }
+    grep -q "stopped early by signal" log1 || { cat log1; fail "SIG$sig: no stop message"; }
+    done_before=$(grep -c '"event":"done"' out/journal.jsonl)
+    [ "$done_before" -lt $N_UNITS ] || fail "SIG$sig: the run finished before the signal"
+    run 2 out > log2 2>&1 || { cat log2; fail "SIG$sig: rerun exited"; }
+    grep -q "($done_before from earlier attempts)" log2 || { cat log2; fail "SIG$sig: the rerun did not resume $done_before units"; }
+    check_once out
+    "$PY" "$SRC/tests/dist/compare_archives.py" ref/archive.h5 out/archive.h5 || fail "SIG$sig: resumed archive differs from a clean run"
+  done
+  ;;
 truncate)
   run 2 out > log1 2>&1 || fail "first run"
   shard=$(ls out/shards/*.h5 | head -1)
