@@ -12,6 +12,7 @@ using CommandRun = std::function<int()>;
 CommandRun add_validate(CLI::App& app);
 CommandRun add_plan(CLI::App& app);
 CommandRun add_submit(CLI::App& app);
+CommandRun add_status(CLI::App& app);
 CommandRun add_tokenize(CLI::App& app);
 CommandRun add_make_test_model(CLI::App& app);
 CommandRun add_logits(CLI::App& app);

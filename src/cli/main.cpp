@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add(tp::add_validate);
   add(tp::add_plan);
   add(tp::add_submit);
+  add(tp::add_status);
   add(tp::add_tokenize);
   add(tp::add_make_test_model);
   add(tp::add_logits);

@@ -22,10 +22,11 @@ std::string shell_quote(const std::string& s) {
 }
 
 std::map<std::string, std::string> sbatch_values(const LoadedJob& job, const std::string& thinkprobe,
-                                                 const std::vector<std::string>& overrides) {
+                                                 const std::vector<std::string>& overrides, bool dry_engine) {
   const SlurmSpec& s = job.spec.slurm;
   std::vector<std::string> quoted;
   for (const auto& o : overrides) quoted.push_back(shell_quote(o));
+  if (dry_engine) quoted.push_back("--dry-engine");
   std::vector<std::string> extra;
   for (const auto& line : s.extra_sbatch) extra.push_back(line.rfind("#SBATCH", 0) == 0 ? line : "#SBATCH " + line);
   return {
