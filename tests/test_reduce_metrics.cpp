@@ -55,6 +55,8 @@ TEST_CASE("youden_threshold: highest threshold of the best TPR - FPR", "[reduce]
   CHECK(std::isinf(youden_threshold(s6.data(), rev.data(), 6).threshold));
   std::vector<int8_t> one = {1, 1, 1, 1, 1, 1};
   CHECK(std::isnan(youden_threshold(s6.data(), one.data(), 6).threshold));
+  s6[2] = NAN;
+  CHECK(std::isnan(youden_threshold(s6.data(), y6.data(), 6).threshold));
 }
 
 TEST_CASE("balanced_accuracy: hand-computed", "[reduce][metrics]") {

@@ -64,6 +64,7 @@ double auroc(const double* scores, const int8_t* labels, size_t n) {
 }
 
 RankedScores rank_scores(const double* scores, size_t n) {
+  for (size_t i = 0; i < n; ++i) TP_CHECK_MSG(!std::isnan(scores[i]), "rank_scores: NaN score at {}", i);
   RankedScores r;
   r.order.resize(n);
   std::iota(r.order.begin(), r.order.end(), uint32_t{0});
@@ -92,6 +93,8 @@ double auroc_weighted(const RankedScores& ranked, const int8_t* labels, const do
 Youden youden_threshold(const double* scores, const int8_t* labels, size_t n) {
   Youden best{std::numeric_limits<double>::infinity(), 0.0, 0.0};
   if (!metric_undefined(labels, n).empty()) return {NaN, NaN, NaN};
+  for (size_t i = 0; i < n; ++i)
+    if (std::isnan(scores[i])) return {NaN, NaN, NaN};
   size_t n_pos, n_neg;
   count_classes(labels, n, n_pos, n_neg);
   std::vector<size_t> idx = order_desc(scores, n);

@@ -22,7 +22,8 @@ double auroc(const double* scores, const int8_t* labels, size_t n);
 
 // AUROC of many resamples of the same scores (bootstrap): sort once, then each resample, given as a
 // multiplicity per row, costs O(n). auroc_weighted(rank_scores(s, n), y, w) with w = how often each row
-// was drawn equals auroc() of the resampled rows; NaN when the weights leave one class empty.
+// was drawn equals auroc() of the resampled rows; NaN when the weights leave one class empty. Scores
+// must not be NaN (filter them first).
 struct RankedScores {
   std::vector<uint32_t> order;      // rows by ascending score
   std::vector<uint32_t> block_end;  // end (in order) of each run of tied scores
@@ -33,7 +34,7 @@ double auroc_weighted(const RankedScores& ranked, const int8_t* labels, const do
 // The ROC point that maximises Youden's J = TPR - FPR, scanning the distinct scores from the highest
 // down (predict positive when score >= threshold), exactly like argmax over sklearn.metrics.roc_curve:
 // among equal J the highest threshold wins; J = 0 at threshold +inf (nothing positive) is the start.
-// NaN threshold when the labels have one class.
+// NaN threshold when the labels have one class or a score is NaN.
 struct Youden {
   double threshold;
   double tpr, fpr;  // at that threshold

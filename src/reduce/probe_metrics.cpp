@@ -77,6 +77,8 @@ GroupMetrics group_metrics(const GroupInput& in, bool macro, int64_t min_source_
       folds.push_back(in.folds[r]);
     }
     std::string why = metric_undefined(u.y.data(), u.y.size());
+    for (size_t i = 0; i < u.y.size() && why.empty(); ++i)
+      if (std::isnan(u.prob[i]) || std::isnan(u.dom[i])) why = "no out-of-fold score for some rows (a training fold had one label)";
     if (!why.empty()) return undefined(macro ? fmt::format("source {}: {}", unit_source[k], why) : why);
     // Fixed predictions: each fold thresholded at the Youden point of the unit's other folds.
     u.pred.assign(u.y.size(), 0);
