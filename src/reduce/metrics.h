@@ -44,13 +44,18 @@ Youden youden_threshold(const double* scores, const int8_t* labels, size_t n);
 // (TPR + TNR) / 2 of predictions (0/1) against labels; NaN when metric_undefined(labels).
 double balanced_accuracy(const int8_t* predicted, const int8_t* labels, size_t n);
 
-// Balanced accuracy of out-of-fold scores with a Youden threshold per fold: for each fold f, the
-// threshold is chosen on the scores of the samples outside f (the training folds) and applied to the
-// samples in f; the balanced accuracy is taken over all samples' predictions together. folds[i] is
-// sample i's fold in [0, n_folds). A fold whose training part has one class predicts with threshold
-// +inf (nothing positive). NaN when metric_undefined(labels).
+// Predictions from out-of-fold scores with a Youden threshold per fold: the samples of fold f
+// (folds[i] in [0, n_folds)) are predicted positive when scores[i] >= t_f, where t_f is the Youden
+// threshold of the samples outside f (the training folds), computed on
+//  - fit_scores == nullptr: their out-of-fold scores (from the models of the other folds);
+//  - else: fit_scores[f * n + i], fold f's own model applied to its training samples (in-sample), the
+//    literal reading of the paper's "threshold chosen on the training folds". [n_folds, n] row-major.
+// A fold whose training part has one class (or NaN scores) gets threshold +inf (nothing positive).
+std::vector<int8_t> youden_predictions(const double* scores, const int8_t* labels, const int32_t* folds, size_t n,
+                                       int32_t n_folds, const double* fit_scores = nullptr);
+// balanced_accuracy of youden_predictions; NaN when metric_undefined(labels).
 double balanced_accuracy_youden_oof(const double* scores, const int8_t* labels, const int32_t* folds,
-                                    size_t n, int32_t n_folds);
+                                    size_t n, int32_t n_folds, const double* fit_scores = nullptr);
 
 // Mean of 0/1 flags (refusal rate, comply rate); NaN for n = 0.
 double rate(const int8_t* flags, size_t n);
