@@ -55,6 +55,8 @@ TEST_CASE("youden_threshold: highest threshold of the best TPR - FPR", "[reduce]
   CHECK(std::isinf(youden_threshold(s6.data(), rev.data(), 6).threshold));
   std::vector<int8_t> one = {1, 1, 1, 1, 1, 1};
   CHECK(std::isnan(youden_threshold(s6.data(), one.data(), 6).threshold));
+  s6[2] = NAN;
+  CHECK(std::isnan(youden_threshold(s6.data(), y6.data(), 6).threshold));
 }
 
 TEST_CASE("balanced_accuracy: hand-computed", "[reduce][metrics]") {
@@ -78,6 +80,12 @@ TEST_CASE("balanced_accuracy_youden_oof: threshold from the other folds", "[redu
   std::vector<int8_t> y = {1, 1, 0, 0, 1, 0, 1, 0};
   std::vector<int32_t> f = {0, 0, 0, 0, 1, 1, 1, 1};
   CHECK(balanced_accuracy_youden_oof(s.data(), y.data(), f.data(), 8, 2) == Approx(0.625));
+  // In-sample thresholds: fold 0's model scores its training rows 4..7 as 0.9(1) 0.2(0) 0.8(1) 0.1(0)
+  // -> J = 1 at 0.8 -> fold 0 predicts 1,0,0,0. Fold 1's model scores rows 0..3 as 0.4(1) 0.25(1)
+  // 0.1(0) 0.05(0) -> J = 1 at 0.25 -> fold 1 predicts 1,1,1,0. TPR 3/4, TNR 3/4. (9 = never read.)
+  std::vector<double> fit = {9, 9, 9, 9, 0.9, 0.2, 0.8, 0.1, 0.4, 0.25, 0.1, 0.05, 9, 9, 9, 9};
+  CHECK(youden_predictions(s.data(), y.data(), f.data(), 8, 2, fit.data()) == std::vector<int8_t>{1, 0, 0, 0, 1, 1, 1, 0});
+  CHECK(balanced_accuracy_youden_oof(s.data(), y.data(), f.data(), 8, 2, fit.data()) == Approx(0.75));
 }
 
 TEST_CASE("rates and vote labels: tie rule and missing votes", "[reduce][metrics]") {

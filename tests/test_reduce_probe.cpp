@@ -8,6 +8,7 @@
 
 #include "reduce/metrics.h"
 #include "reduce/probe.h"
+#include "reduce/probe_metrics.h"
 #include "util/check.h"
 #include "util/hash.h"
 
@@ -119,6 +120,12 @@ TEST_CASE("probe_oof: recovers a planted signal, chance on shuffled labels, NaN 
   for (size_t i = 0; i < p.n; ++i) if (folds[i] == 0 && i % 2) skew[i] = 0;
   ProbeOof part = probe_oof(p.x.data(), p.n, p.d, skew.data(), folds.data(), 5, opt);
   for (size_t i = 0; i < p.n; ++i) CHECK(std::isnan(part.prob[i]) == (folds[i] == 0));
+  // The group metrics then say why they are undefined instead of ranking NaN scores.
+  GroupInput in{part.prob.data(), part.dom_score.data(), skew.data(), folds.data(), nullptr, 5, {}};
+  for (uint32_t i = 0; i < p.n; ++i) in.rows.push_back(i);
+  GroupMetrics gm = group_metrics(in, false, 0, 50, 1);
+  CHECK(std::isnan(gm.auroc.value));
+  CHECK(gm.auroc.why == "no out-of-fold score for some rows (a training fold had one label)");
 
   opt.pca_components = 31;
   CHECK_THROWS_AS(probe_oof(p.x.data(), p.n, p.d, p.y.data(), folds.data(), 5, opt), Error);

@@ -64,6 +64,7 @@ double auroc(const double* scores, const int8_t* labels, size_t n) {
 }
 
 RankedScores rank_scores(const double* scores, size_t n) {
+  for (size_t i = 0; i < n; ++i) TP_CHECK_MSG(!std::isnan(scores[i]), "rank_scores: NaN score at {}", i);
   RankedScores r;
   r.order.resize(n);
   std::iota(r.order.begin(), r.order.end(), uint32_t{0});
@@ -92,6 +93,8 @@ double auroc_weighted(const RankedScores& ranked, const int8_t* labels, const do
 Youden youden_threshold(const double* scores, const int8_t* labels, size_t n) {
   Youden best{std::numeric_limits<double>::infinity(), 0.0, 0.0};
   if (!metric_undefined(labels, n).empty()) return {NaN, NaN, NaN};
+  for (size_t i = 0; i < n; ++i)
+    if (std::isnan(scores[i])) return {NaN, NaN, NaN};
   size_t n_pos, n_neg;
   count_classes(labels, n, n_pos, n_neg);
   std::vector<size_t> idx = order_desc(scores, n);
@@ -120,22 +123,29 @@ double balanced_accuracy(const int8_t* predicted, const int8_t* labels, size_t n
   return 0.5 * (double(tp) / double(n_pos) + double(tn) / double(n_neg));
 }
 
-double balanced_accuracy_youden_oof(const double* scores, const int8_t* labels, const int32_t* folds,
-                                    size_t n, int32_t n_folds) {
-  if (!metric_undefined(labels, n).empty()) return NaN;
-  std::vector<int8_t> predicted(n);
+std::vector<int8_t> youden_predictions(const double* scores, const int8_t* labels, const int32_t* folds, size_t n,
+                                       int32_t n_folds, const double* fit_scores) {
+  std::vector<int8_t> predicted(n, 0);
   std::vector<double> train_scores;
   std::vector<int8_t> train_labels;
   for (int32_t f = 0; f < n_folds; ++f) {
+    const double* s = fit_scores ? fit_scores + size_t(f) * n : scores;
     train_scores.clear();
     train_labels.clear();
     for (size_t i = 0; i < n; ++i)
-      if (folds[i] != f) { train_scores.push_back(scores[i]); train_labels.push_back(labels[i]); }
+      if (folds[i] != f) { train_scores.push_back(s[i]); train_labels.push_back(labels[i]); }
     double t = youden_threshold(train_scores.data(), train_labels.data(), train_scores.size()).threshold;
     if (std::isnan(t)) t = std::numeric_limits<double>::infinity();
     for (size_t i = 0; i < n; ++i)
       if (folds[i] == f) predicted[i] = scores[i] >= t;
   }
+  return predicted;
+}
+
+double balanced_accuracy_youden_oof(const double* scores, const int8_t* labels, const int32_t* folds,
+                                    size_t n, int32_t n_folds, const double* fit_scores) {
+  if (!metric_undefined(labels, n).empty()) return NaN;
+  std::vector<int8_t> predicted = youden_predictions(scores, labels, folds, n, n_folds, fit_scores);
   return balanced_accuracy(predicted.data(), labels, n);
 }
 

@@ -22,7 +22,8 @@ double auroc(const double* scores, const int8_t* labels, size_t n);
 
 // AUROC of many resamples of the same scores (bootstrap): sort once, then each resample, given as a
 // multiplicity per row, costs O(n). auroc_weighted(rank_scores(s, n), y, w) with w = how often each row
-// was drawn equals auroc() of the resampled rows; NaN when the weights leave one class empty.
+// was drawn equals auroc() of the resampled rows; NaN when the weights leave one class empty. Scores
+// must not be NaN (filter them first).
 struct RankedScores {
   std::vector<uint32_t> order;      // rows by ascending score
   std::vector<uint32_t> block_end;  // end (in order) of each run of tied scores
@@ -33,7 +34,7 @@ double auroc_weighted(const RankedScores& ranked, const int8_t* labels, const do
 // The ROC point that maximises Youden's J = TPR - FPR, scanning the distinct scores from the highest
 // down (predict positive when score >= threshold), exactly like argmax over sklearn.metrics.roc_curve:
 // among equal J the highest threshold wins; J = 0 at threshold +inf (nothing positive) is the start.
-// NaN threshold when the labels have one class.
+// NaN threshold when the labels have one class or a score is NaN.
 struct Youden {
   double threshold;
   double tpr, fpr;  // at that threshold
@@ -43,13 +44,18 @@ Youden youden_threshold(const double* scores, const int8_t* labels, size_t n);
 // (TPR + TNR) / 2 of predictions (0/1) against labels; NaN when metric_undefined(labels).
 double balanced_accuracy(const int8_t* predicted, const int8_t* labels, size_t n);
 
-// Balanced accuracy of out-of-fold scores with a Youden threshold per fold: for each fold f, the
-// threshold is chosen on the scores of the samples outside f (the training folds) and applied to the
-// samples in f; the balanced accuracy is taken over all samples' predictions together. folds[i] is
-// sample i's fold in [0, n_folds). A fold whose training part has one class predicts with threshold
-// +inf (nothing positive). NaN when metric_undefined(labels).
+// Predictions from out-of-fold scores with a Youden threshold per fold: the samples of fold f
+// (folds[i] in [0, n_folds)) are predicted positive when scores[i] >= t_f, where t_f is the Youden
+// threshold of the samples outside f (the training folds), computed on
+//  - fit_scores == nullptr: their out-of-fold scores (from the models of the other folds);
+//  - else: fit_scores[f * n + i], fold f's own model applied to its training samples (in-sample), the
+//    literal reading of the paper's "threshold chosen on the training folds". [n_folds, n] row-major.
+// A fold whose training part has one class (or NaN scores) gets threshold +inf (nothing positive).
+std::vector<int8_t> youden_predictions(const double* scores, const int8_t* labels, const int32_t* folds, size_t n,
+                                       int32_t n_folds, const double* fit_scores = nullptr);
+// balanced_accuracy of youden_predictions; NaN when metric_undefined(labels).
 double balanced_accuracy_youden_oof(const double* scores, const int8_t* labels, const int32_t* folds,
-                                    size_t n, int32_t n_folds);
+                                    size_t n, int32_t n_folds, const double* fit_scores = nullptr);
 
 // Mean of 0/1 flags (refusal rate, comply rate); NaN for n = 0.
 double rate(const int8_t* flags, size_t n);

@@ -130,7 +130,17 @@ Moments moments_of(const at::Tensor& xf, const at::Tensor& y) {
   m.n1 = int64_t(y.sum().item<double>());
   m.sum = xf.sum(0, false, at::kDouble);
   m.sum1 = at::mv(xf.t(), y).to(at::kDouble);
-  m.scatter = at::mm(xf.t(), xf).to(at::kDouble);
+  // X^T X by column blocks, upper triangle only, mirrored: ~half the flops of one full product for
+  // large d (a syrk that ATen does not offer).
+  const int64_t d = xf.size(1), bs = 512;
+  m.scatter = at::empty({d, d}, at::kDouble);
+  for (int64_t i = 0; i < d; i += bs)
+    for (int64_t j = i; j < d; j += bs) {
+      const int64_t ni = std::min(bs, d - i), nj = std::min(bs, d - j);
+      at::Tensor blk = at::mm(xf.narrow(1, i, ni).t(), xf.narrow(1, j, nj)).to(at::kDouble);
+      m.scatter.narrow(0, i, ni).narrow(1, j, nj).copy_(blk);
+      if (j != i) m.scatter.narrow(0, j, nj).narrow(1, i, ni).copy_(blk.t());
+    }
   return m;
 }
 
@@ -220,7 +230,8 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
                    int32_t n_folds, const ProbeOptions& opt) {
   check_k(opt.pca_components, d);
   const double NaN = std::numeric_limits<double>::quiet_NaN();
-  ProbeOof out{std::vector<double>(n, NaN), std::vector<double>(n, NaN)};
+  ProbeOof out{std::vector<double>(n, NaN), std::vector<double>(n, NaN),
+               std::vector<double>(size_t(n_folds) * n, NaN), std::vector<double>(size_t(n_folds) * n, NaN)};
   // Rows ordered by fold and centred, in one copy: each fold is then a contiguous slice [start, end).
   std::vector<int64_t> perm, start(size_t(n_folds) + 1, 0);
   for (int32_t f = 0; f < n_folds; ++f) {
@@ -254,7 +265,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
     if (hi == lo || tr.n1 == 0 || tr.n1 == tr.n) continue;  // NaN scores: one label in training
     // Difference of means of the training rows, scored on raw x (x = xc + center).
     at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);
-    at::Tensor s_dom = (at::mv(slice(xc, f), dom.to(at::kFloat)).to(at::kDouble) + at::dot(center, dom)).contiguous();
+    at::Tensor s_dom = (at::mv(xc, dom.to(at::kFloat)).to(at::kDouble) + at::dot(center, dom)).contiguous();  // [n]
     // Standardise + PCA + logistic regression: project every row once, fit on the other folds' rows.
     Projection p = fit_projection(tr, opt.pca_components, &warm);
     at::Tensor feats = features(xc, p);  // [n, k]
@@ -263,10 +274,13 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
     lab_tr.insert(lab_tr.end(), lab.begin() + hi, lab.end());
     std::vector<double> beta = logistic_fit(f_tr.data_ptr<double>(), lab_tr.size(), size_t(f_tr.size(1)), lab_tr.data(), opt);
     at::Tensor coef = at::from_blob(beta.data(), {f_tr.size(1)}, at::kDouble);
-    at::Tensor prob = at::sigmoid(at::mv(slice(feats, f), coef) + beta.back()).contiguous();
-    for (int64_t j = lo; j < hi; ++j) {
-      out.prob[size_t(perm[size_t(j)])] = prob.data_ptr<double>()[j - lo];
-      out.dom_score[size_t(perm[size_t(j)])] = s_dom.data_ptr<double>()[j - lo];
+    at::Tensor prob = at::sigmoid(at::mv(feats, coef) + beta.back()).contiguous();  // [n]
+    const double *pp = prob.data_ptr<double>(), *pd = s_dom.data_ptr<double>();
+    for (size_t j = 0; j < n; ++j) {
+      const size_t row = size_t(perm[j]);
+      out.fit_prob[size_t(f) * n + row] = pp[j];
+      out.fit_dom[size_t(f) * n + row] = pd[j];
+      if (int64_t(j) >= lo && int64_t(j) < hi) { out.prob[row] = pp[j]; out.dom_score[row] = pd[j]; }
     }
   }
   return out;

@@ -32,6 +32,8 @@ std::vector<int32_t> grouped_stratified_folds(const int8_t* labels, const uint64
 struct ProbeOof {
   std::vector<double> prob;       // [n] out-of-fold P(label 1) from the logistic probe
   std::vector<double> dom_score;  // [n] out-of-fold x . (mu1 - mu0), the direction from the training folds
+  std::vector<double> fit_prob;   // [n_folds, n] fold f's probe applied to every row (in-sample on its training rows)
+  std::vector<double> fit_dom;    // [n_folds, n] fold f's difference-of-means score of every row
 };
 // Out-of-fold scores. For each fold f the pipeline is fitted on the other folds and applied to f, as
 // sklearn.model_selection.cross_val_predict(Pipeline([StandardScaler(), PCA(k, svd_solver="full"),

@@ -77,16 +77,16 @@ GroupMetrics group_metrics(const GroupInput& in, bool macro, int64_t min_source_
       folds.push_back(in.folds[r]);
     }
     std::string why = metric_undefined(u.y.data(), u.y.size());
+    for (size_t i = 0; i < u.y.size() && why.empty(); ++i)
+      if (std::isnan(u.prob[i]) || std::isnan(u.dom[i])) why = "no out-of-fold score for some rows (a training fold had one label)";
     if (!why.empty()) return undefined(macro ? fmt::format("source {}: {}", unit_source[k], why) : why);
-    // Fixed predictions: each fold thresholded at the Youden point of the unit's other folds.
-    u.pred.assign(u.y.size(), 0);
-    for (int32_t f = 0; f < in.n_folds; ++f) {
-      std::vector<double> s;
-      std::vector<int8_t> y;
-      for (size_t i = 0; i < u.y.size(); ++i) if (folds[i] != f) { s.push_back(u.prob[i]); y.push_back(u.y[i]); }
-      double t = youden_threshold(s.data(), y.data(), s.size()).threshold;
-      for (size_t i = 0; i < u.y.size(); ++i) if (folds[i] == f) u.pred[i] = !std::isnan(t) && u.prob[i] >= t;
-    }
+    // Fixed predictions: each fold thresholded at the Youden point of the unit's training rows.
+    std::vector<double> fit;
+    if (in.fit_prob)
+      for (int32_t f = 0; f < in.n_folds; ++f)
+        for (uint32_t r : unit_rows[k]) fit.push_back(in.fit_prob[size_t(f) * in.n_total + r]);
+    u.pred = youden_predictions(u.prob.data(), u.y.data(), folds.data(), u.y.size(), in.n_folds,
+                                in.fit_prob ? fit.data() : nullptr);
     u.ranked_prob = rank_scores(u.prob.data(), u.prob.size());
     u.ranked_dom = rank_scores(u.dom.data(), u.dom.size());
     u.offset = offset;

@@ -24,6 +24,10 @@ struct GroupInput {
   const int32_t* source;     // [n] source index, or nullptr (one source)
   int32_t n_folds;
   std::vector<uint32_t> rows;  // the group's rows
+  // Youden thresholds: nullptr = on the other folds' out-of-fold scores; else on each fold model's
+  // in-sample scores, fit_prob[f * n_total + row] (ProbeOof::fit_prob).
+  const double* fit_prob = nullptr;
+  size_t n_total = 0;
 };
 
 struct GroupMetrics {
@@ -34,9 +38,9 @@ struct GroupMetrics {
 
 // macro = false: one pool of rows, bootstrap over rows. macro = true: the mean over sources with at
 // least min_source_refusals refusals of each source's metric; bootstrap rows within each source.
-// Balanced accuracy: predictions come from Youden thresholds chosen on the other folds' scores of the
-// same rows (metrics.h balanced_accuracy_youden_oof) and stay fixed in the resamples, so its CI covers
-// the evaluation sample, not the threshold choice. Seeds: Rng(seed) for every statistic, so the three
+// Balanced accuracy: predictions come from per-fold Youden thresholds chosen on the same group's (or
+// source's) training rows (metrics.h youden_predictions) and stay fixed in the resamples, so its CI
+// covers the evaluation sample, not the threshold choice. Seeds: Rng(seed) for every statistic, so the three
 // share their resamples.
 GroupMetrics group_metrics(const GroupInput& in, bool macro, int64_t min_source_refusals, int64_t n_boot,
                            uint64_t seed, double level = 0.95);

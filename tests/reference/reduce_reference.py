@@ -146,6 +146,7 @@ def probe_case(n, d, n_prompts, k, c, class_weight, seed, rank=4):
         folds[te] = f
     xd = x.astype(np.float64)
     oof = np.zeros(n)
+    thr_fit = np.zeros(5)
     for f in range(5):
         tr, te = folds != f, folds == f
         steps = [StandardScaler()]
@@ -154,12 +155,16 @@ def probe_case(n, d, n_prompts, k, c, class_weight, seed, rank=4):
         steps.append(LogisticRegression(C=c, class_weight=class_weight, solver="newton-cholesky", tol=1e-12, max_iter=1000))
         pipe = make_pipeline(*steps).fit(xd[tr], y[tr])
         oof[te] = pipe.predict_proba(xd[te])[:, 1]
+        thr_fit[f] = youden(y[tr], pipe.predict_proba(xd[tr])[:, 1])  # in-sample on the training folds
     # Youden balanced accuracy, per fold: threshold on the other folds' out-of-fold scores.
     pred = np.zeros(n, dtype=int)
     for f in range(5):
         tr, te = folds != f, folds == f
         pred[te] = oof[te] >= youden(y[tr], oof[tr])
-    return {"n": n, "d": d, "k": k, "c": c, "balanced": class_weight == "balanced", "x": x.ravel().tolist(),
+    pred_fit = np.zeros(n, dtype=int)
+    for f in range(5):
+        pred_fit[folds == f] = oof[folds == f] >= thr_fit[f]
+    return {"bacc_youden_fit": balanced_accuracy_score(y, pred_fit), "n": n, "d": d, "k": k, "c": c, "balanced": class_weight == "balanced", "x": x.ravel().tolist(),
             "labels": y.tolist(), "folds": folds.tolist(), "prompt": prompt.tolist(), "oof": oof.tolist(),
             "auroc": roc_auc_score(y, oof), "bacc_youden": balanced_accuracy_score(y, pred)}
 
