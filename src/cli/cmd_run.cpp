@@ -20,7 +20,7 @@ namespace tp {
 
 CommandRun add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "run a job's sweep (under mpirun/srun: rank 0 coordinates, the other ranks run units); "
-                                        "reruns resume");
+                                        "reruns resume. Exit status: 0 every unit done, 3 some units failed (listed), 2 an error");
   struct Opts {
     std::string job;
     std::vector<std::string> overrides;
@@ -81,7 +81,8 @@ CommandRun add_run(CLI::App& app) {
     sw.run_id = go.run_id;
     sw.fingerprint = fingerprint;
     sw.attempt = go.attempt;
-    std::optional<UnitRunner> runner;  // rank 0 of a multi-rank run loads no model
+    // Rank 0 of a multi-rank run loads no model. A real engine takes its device from comm.gpu_slot.
+    std::optional<UnitRunner> runner;
     if (comm.rank > 0 || comm.size == 1) runner = dry_runner(job->spec, sets, comm.rank);
     return sweep_run(sw, comm, comm.rank == 0 ? &prep : nullptr, runner ? &*runner : nullptr, hosts);
   };
