@@ -20,7 +20,8 @@ namespace tp {
 
 CommandRun add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "run a job's sweep (under mpirun/srun: rank 0 coordinates, the other ranks run units); "
-                                        "reruns resume. Exit status: 0 every unit done, 3 some units failed (listed), 2 an error");
+                                        "reruns resume. Exit status: 0 every unit done, 3 stopped early by SIGUSR1 (units left; requeue), "
+                                        "4 some units failed (listed; a rerun retries them), 2 an error");
   struct Opts {
     std::string job;
     std::vector<std::string> overrides;
@@ -36,6 +37,7 @@ CommandRun add_run(CLI::App& app) {
   return [o]() {
     Comm comm = comm_init(nullptr, nullptr);
     log_init(comm.rank, comm.size);
+    sweep_catch_stop_signal();
     std::optional<LoadedJob> job;
     std::vector<PromptSet> sets;
     std::vector<WorkUnit> units;

@@ -2,6 +2,7 @@
 #include "dist/sweep.h"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -33,7 +34,15 @@ std::string utc_now(const char* format = "%Y-%m-%dT%H:%M:%SZ") {
 
 std::string journal_path(const std::string& outdir) { return outdir + "/journal.jsonl"; }
 
+volatile std::sig_atomic_t g_stop = 0;
+
 }  // namespace
+
+void sweep_catch_stop_signal() {
+  std::signal(SIGUSR1, [](int) { g_stop = 1; });
+}
+
+bool sweep_stop_requested() { return g_stop != 0; }
 
 Prepared sweep_prepare(const std::string& outdir, const JobSpec& spec, const std::vector<WorkUnit>& units, const std::string& fingerprint,
                        bool force) {
@@ -157,8 +166,12 @@ int sweep_run(const Sweep& sw, const Comm& comm, const Prepared* prep, UnitRunne
     std::printf("failed units (rerun the job to retry them):\n");
     for (const auto& f : st.failures) std::printf("  %s after %d tries: %s\n", f.unit.c_str(), f.tries, f.error.c_str());
   }
+  int64_t left = static_cast<int64_t>(units.size()) - st.units_done - st.units_failed;
+  if (st.stopped_early && left > 0)
+    std::printf("stopped early (SIGUSR1) with %lld units left: rerun the job (or requeue it) to go on\n", static_cast<long long>(left));
   std::fflush(stdout);
-  return st.failures.empty() ? 0 : 3;
+  if (st.stopped_early && left > 0) return EXIT_STOPPED_EARLY;
+  return st.failures.empty() ? 0 : EXIT_UNITS_FAILED;
 }
 
 }  // namespace tp

@@ -40,9 +40,17 @@ struct Prepared {
 Prepared sweep_prepare(const std::string& outdir, const JobSpec& spec, const std::vector<WorkUnit>& units, const std::string& fingerprint,
                        bool force);
 
+// SIGUSR1 (Slurm's warning before the time limit, forwarded by srun and mpirun to every rank) asks the
+// sweep to stop early: rank 0 hands out no more units, running units finish and are journaled, the
+// archive is written, and the exit status is EXIT_STOPPED_EARLY. Other ranks ignore the signal and wait
+// for Stop. The flag is the only process-wide state here besides rank and size.
+void sweep_catch_stop_signal();
+bool sweep_stop_requested();
+
 struct SweepStats {
   int64_t units_total = 0, units_done = 0, units_resumed = 0, units_failed = 0;
   int64_t samples = 0, tokens = 0, model_switches = 0;
+  bool stopped_early = false;
   double seconds = 0;
   std::vector<std::string> devices;  // device kinds workers reported
   std::vector<JournalFailed> failures;
@@ -56,7 +64,10 @@ void worker_loop(const Sweep& sw, int rank, UnitRunner& runner);
 SweepStats sweep_local(const Sweep& sw, UnitRunner& runner, Schedule& s, Journal& journal);
 
 // The whole run on one rank (dispatches to the above); returns the process exit code:
-// 0 every unit done, 3 some units failed (listed in the summary).
+// 0 every unit done; 3 stopped early by SIGUSR1 (units left: requeue or rerun); 4 some units failed
+// (listed in the summary; a rerun retries them).
+inline constexpr int EXIT_STOPPED_EARLY = 3;
+inline constexpr int EXIT_UNITS_FAILED = 4;
 int sweep_run(const Sweep& sw, const Comm& comm, const Prepared* prep, UnitRunner* runner, const std::vector<std::string>& hosts);
 
 // Progress on rank 0: a live line on a terminal, a log line every THINKPROBE_PROGRESS_SECONDS (30) otherwise.

@@ -98,7 +98,7 @@ SweepStats sweep_local(const Sweep& sw, UnitRunner& runner, Schedule& s, Journal
   std::optional<ShardWriter> shard;
   int32_t loaded = -1;
   double t_begin = now_s();
-  for (int32_t u; (u = schedule_next(s, 0)) >= 0;) {
+  for (int32_t u; !(st.stopped_early = sweep_stop_requested()) && (u = schedule_next(s, 0)) >= 0;) {
     const WorkUnit& unit = units[u];
     double t0 = now_s();
     UnitResult res;
