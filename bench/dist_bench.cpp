@@ -68,7 +68,8 @@ void bench_worker(bool sleep) {
       comm_send(0, Tag::UNIT_DONE, d);
     }
   }
-  if (std::getenv("DIST_BENCH_DEBUG")) std::fprintf(stderr, "worker: nominal %.3f slept %.3f span %.3f\n", nominal, slept, t_last - t_first);
+  if (std::getenv("DIST_BENCH_DEBUG"))  // where a worker's time went: units as planned, as slept, first to last
+    std::fprintf(stderr, "worker: nominal %.3f slept %.3f span %.3f\n", nominal, slept, t_last - t_first);
 }
 
 int sweep_bench(const Comm& comm, bool sleep, int n_units, int k) {

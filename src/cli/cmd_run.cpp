@@ -12,7 +12,6 @@
 
 #include "cli/commands.h"
 #include "dist/comm.h"
-#include "dist/stop_signal.h"
 #include "dist/sweep.h"
 #include "dry_engine.h"
 #include "engine_runner.h"
@@ -23,7 +22,8 @@ namespace tp {
 
 CommandRun add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "run a job's sweep (under mpirun/srun: rank 0 coordinates, the other ranks run units); "
-                                        "reruns resume");
+                                        "reruns resume. Exit status: 0 every unit done, 3 stopped early by SIGUSR1/SIGTERM (units left; requeue), "
+                                        "4 some units failed (listed; a rerun retries them), 2 an error");
   struct Opts {
     std::string job;
     std::vector<std::string> overrides;
@@ -38,8 +38,8 @@ CommandRun add_run(CLI::App& app) {
   cmd->add_flag("--force", o->force, "if the output folder holds a run of another job, move it to OUTDIR/superseded/<run id> and start a new run");
   return [o]() {
     Comm comm = comm_init(nullptr, nullptr);
-    stop_signal_install();
     log_init(comm.rank, comm.size);
+    sweep_catch_stop_signal();
     std::optional<LoadedJob> job;
     std::vector<PromptSet> sets;
     std::vector<WorkUnit> units;
@@ -60,6 +60,8 @@ CommandRun add_run(CLI::App& app) {
     if (comm.rank == 0) {
       try {
         load();
+        if (!o->dry)
+          throw Error("the model engine is not part of this build yet", "run with --dry-engine to check the cluster setup, the scheduler, the archive and resume");
         prep = sweep_prepare(job->spec.job.output_dir, job->spec, units, fingerprint, o->force);
         go.attempt = prep.attempt;
         prep.run_id.copy(go.run_id, sizeof go.run_id - 1);
@@ -83,19 +85,13 @@ CommandRun add_run(CLI::App& app) {
     sw.run_id = go.run_id;
     sw.fingerprint = fingerprint;
     sw.attempt = go.attempt;
-    std::optional<UnitRunner> runner;  // rank 0 of a multi-rank run loads no model
+    // Rank 0 of a multi-rank run loads no model. A worker's device is its GPU slot on the node; the node's
+    // cores are shared among its ranks unless run.threads says otherwise.
+    std::optional<UnitRunner> runner;
     if (comm.rank > 0 || comm.size == 1) {
-      // This worker's place on its node: its index among the node's worker ranks picks its GPU, and the
-      // node's cores are shared among them (run.threads overrides).
-      int device_index = 0, on_node = 0;
-      for (int q = 1; q < comm.size; q++)
-        if (hosts[q] == hosts[comm.rank]) {
-          on_node++;
-          if (q < comm.rank) device_index++;
-        }
       int threads = job->spec.run.threads > 0 ? static_cast<int>(job->spec.run.threads)
-                                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, on_node));
-      runner = o->dry ? dry_runner(job->spec, sets, comm.rank) : engine_runner(job->spec, sets, device_index, threads);
+                                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, comm.local_size));
+      runner = o->dry ? dry_runner(job->spec, sets, comm.rank) : engine_runner(job->spec, sets, comm.gpu_slot, threads);
     }
     return sweep_run(sw, comm, comm.rank == 0 ? &prep : nullptr, runner ? &*runner : nullptr, hosts);
   };

@@ -41,7 +41,10 @@ Comm comm_init(int* argc, char*** argv) {
   MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, c.rank, MPI_INFO_NULL, &node));
   MPI_CHECK(MPI_Comm_rank(node, &c.local_rank));
   MPI_CHECK(MPI_Comm_size(node, &c.local_size));
+  int node_min = 0;  // 0 on the node that runs the coordinator, which takes no device
+  MPI_CHECK(MPI_Allreduce(&c.rank, &node_min, 1, MPI_INT, MPI_MIN, node));
   MPI_CHECK(MPI_Comm_free(&node));
+  c.gpu_slot = c.size == 1 ? 0 : c.local_rank - (node_min == 0 && c.local_rank > 0 ? 1 : 0);
   return c;
 }
 

@@ -15,6 +15,7 @@ struct Comm {
   int size = 1;
   int local_rank = 0;  // rank among the processes on this node
   int local_size = 1;
+  int gpu_slot = 0;    // a worker's device index on its node: local_rank, less one on the node of rank 0
 };
 
 Comm comm_init(int* argc, char*** argv);  // MPI_Init_thread (FUNNELED); idempotent

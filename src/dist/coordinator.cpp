@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 
 #include "archive/writer.h"
-#include "dist/stop_signal.h"
 #include "dist/sweep.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -71,7 +70,8 @@ SweepStats coordinator_loop(const Sweep& sw, int n_ranks, int64_t units_per_requ
   // Give rank its next units, tell it to stop, or park it until something changes.
   auto serve = [&](int rank) {
     AssignUnits a{};
-    while (a.n < k && !stop_requested()) {
+    st.stopped_early = st.stopped_early || sweep_stop_requested();
+    while (a.n < k && !st.stopped_early) {
       int32_t u = schedule_next(s, rank);
       if (u < 0) break;
       a.units[a.n++] = u;
@@ -79,7 +79,7 @@ SweepStats coordinator_loop(const Sweep& sw, int n_ranks, int64_t units_per_requ
     if (a.n > 0) {
       waiting.erase(rank);
       comm_send(rank, Tag::ASSIGN_UNITS, &a, static_cast<int>(offsetof(AssignUnits, units) + sizeof(int32_t) * a.n));
-    } else if (schedule_finished(s) || stop_requested()) {
+    } else if (schedule_finished(s) || st.stopped_early) {  // a requesting worker has nothing in flight
       waiting.erase(rank);
       Stop stop{0};
       comm_send(rank, Tag::STOP, stop);
@@ -105,17 +105,14 @@ SweepStats coordinator_loop(const Sweep& sw, int n_ranks, int64_t units_per_requ
     Envelope env;
     if (!comm_iprobe(env)) {
       maybe_sync(false);
+      if (sweep_stop_requested() && !waiting.empty())
+        for (int r : std::vector<int>(waiting.begin(), waiting.end())) serve(r);
       // spin briefly for low latency under load, then back off so an idle coordinator costs no core
       if (++idle > 200) {
         struct timespec ts{0, 50000};
         nanosleep(&ts, nullptr);
       }
       progress_update(progress, st, false);
-      if (stop_requested() && !waiting.empty()) {  // parked workers are told to stop too
-        if (!st.stopped) spdlog::warn("signal {}: stopping; running units finish, no new ones start", stop_signal_number());
-        for (int r : std::vector<int>(waiting.begin(), waiting.end())) serve(r);
-      }
-      st.stopped = st.stopped || stop_requested();
       continue;
     }
     idle = 0;
@@ -178,7 +175,6 @@ SweepStats coordinator_loop(const Sweep& sw, int n_ranks, int64_t units_per_requ
     progress_update(progress, st, false);
   }
   maybe_sync(true);
-  st.stopped = st.stopped || stop_requested();
   st.seconds = now_s() - t0;
   st.model_switches = s.n_switches;
   st.devices.assign(devices.begin(), devices.end());

@@ -1,8 +1,8 @@
 // Rank 0 before and after the work loop, and the run as a whole (see sweep.h).
-#include "dist/stop_signal.h"
 #include "dist/sweep.h"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -34,7 +34,22 @@ std::string utc_now(const char* format = "%Y-%m-%dT%H:%M:%SZ") {
 
 std::string journal_path(const std::string& outdir) { return outdir + "/journal.jsonl"; }
 
+volatile std::sig_atomic_t g_stop = 0;
+
 }  // namespace
+
+void sweep_catch_stop_signal() {
+  // SIGUSR1: Slurm's warning before the time limit; SIGTERM: scancel, preemption, scontrol requeue (slurmstepd
+  // sends it to every task); SIGINT: Ctrl-C, where a second one ends the process at once.
+  std::signal(SIGUSR1, [](int) { g_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  std::signal(SIGINT, [](int) {
+    if (g_stop) std::_Exit(130);
+    g_stop = 1;
+  });
+}
+
+bool sweep_stop_requested() { return g_stop != 0; }
 
 Prepared sweep_prepare(const std::string& outdir, const JobSpec& spec, const std::vector<WorkUnit>& units, const std::string& fingerprint,
                        bool force) {
@@ -159,14 +174,11 @@ int sweep_run(const Sweep& sw, const Comm& comm, const Prepared* prep, UnitRunne
     for (const auto& f : st.failures) std::printf("  %s after %d tries: %s\n", f.unit.c_str(), f.tries, f.error.c_str());
   }
   int64_t left = static_cast<int64_t>(units.size()) - st.units_done - st.units_failed;
-  if (st.stopped && left > 0) {
-    std::printf("stopped early by signal %d: %lld units left; rerun the job (or let Slurm requeue it) to resume\n", stop_signal_number(),
-                static_cast<long long>(left));
-    std::fflush(stdout);
-    return kExitStopped;
-  }
+  if (st.stopped_early && left > 0)
+    std::printf("stopped early by a signal with %lld units left: rerun the job (or requeue it) to go on\n", static_cast<long long>(left));
   std::fflush(stdout);
-  return st.failures.empty() ? 0 : 3;
+  if (st.stopped_early && left > 0) return EXIT_STOPPED_EARLY;
+  return st.failures.empty() ? 0 : EXIT_UNITS_FAILED;
 }
 
 }  // namespace tp

@@ -40,13 +40,20 @@ struct Prepared {
 Prepared sweep_prepare(const std::string& outdir, const JobSpec& spec, const std::vector<WorkUnit>& units, const std::string& fingerprint,
                        bool force);
 
+// SIGUSR1 (Slurm's warning before the time limit, forwarded by srun and mpirun to every rank), SIGTERM
+// (scancel, preemption, scontrol requeue) or a first SIGINT asks the sweep to stop early: rank 0 hands out no more units, running units finish and are journaled, the
+// archive is written, and the exit status is EXIT_STOPPED_EARLY. Other ranks ignore the signal and wait
+// for Stop. The flag is the only process-wide state here besides rank and size.
+void sweep_catch_stop_signal();
+bool sweep_stop_requested();
+
 struct SweepStats {
   int64_t units_total = 0, units_done = 0, units_resumed = 0, units_failed = 0;
   int64_t samples = 0, tokens = 0, model_switches = 0;
+  bool stopped_early = false;
   double seconds = 0;
   std::vector<std::string> devices;  // device kinds workers reported
   std::vector<JournalFailed> failures;
-  bool stopped = false;  // a signal asked for a graceful stop (stop_signal.h)
 };
 
 // Rank 0's loop under MPI: answers workers until every unit is done or failed and every worker is stopped.
@@ -57,8 +64,10 @@ void worker_loop(const Sweep& sw, int rank, UnitRunner& runner);
 SweepStats sweep_local(const Sweep& sw, UnitRunner& runner, Schedule& s, Journal& journal);
 
 // The whole run on one rank (dispatches to the above); returns the process exit code:
-// 0 every unit done, 3 some units failed (listed in the summary), kExitStopped (75) stopped early by a
-// signal with units left (rerun or requeue to resume).
+// 0 every unit done; 3 stopped early by a signal (units left: requeue or rerun); 4 some units failed
+// (listed in the summary; a rerun retries them).
+inline constexpr int EXIT_STOPPED_EARLY = 3;
+inline constexpr int EXIT_UNITS_FAILED = 4;
 int sweep_run(const Sweep& sw, const Comm& comm, const Prepared* prep, UnitRunner* runner, const std::vector<std::string>& hosts);
 
 // Progress on rank 0: a live line on a terminal, a log line every THINKPROBE_PROGRESS_SECONDS (30) otherwise.

@@ -8,7 +8,6 @@
 
 #include "archive/writer.h"
 #include "dist/comm.h"
-#include "dist/stop_signal.h"
 #include "dist/sweep.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -99,7 +98,7 @@ SweepStats sweep_local(const Sweep& sw, UnitRunner& runner, Schedule& s, Journal
   std::optional<ShardWriter> shard;
   int32_t loaded = -1;
   double t_begin = now_s();
-  for (int32_t u; !stop_requested() && (u = schedule_next(s, 0)) >= 0;) {
+  for (int32_t u; !(st.stopped_early = sweep_stop_requested()) && (u = schedule_next(s, 0)) >= 0;) {
     const WorkUnit& unit = units[u];
     double t0 = now_s();
     UnitResult res;
@@ -137,7 +136,6 @@ SweepStats sweep_local(const Sweep& sw, UnitRunner& runner, Schedule& s, Journal
     progress_update(progress, st, false);
   }
   if (shard) shard_close(*shard);
-  st.stopped = stop_requested();
   st.seconds = now_s() - t_begin;
   st.model_switches = s.n_switches;
   st.devices = {runner.device_kind};

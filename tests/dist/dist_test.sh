@@ -114,30 +114,25 @@ kill)
   "$PY" "$SRC/tests/dist/compare_archives.py" ref/archive.h5 out/archive.h5 || fail "resumed archive differs from a clean run"
   ;;
 signal)
-  # SIGUSR1 (Slurm's warning before the time limit) to mpirun, which passes it to every rank, or SIGTERM to
-  # every rank (what slurmstepd does on scancel, preemption or scontrol requeue): running units finish,
-  # no new ones start, exit 75; the rerun completes with every unit once.
+  # SIGTERM to every rank (what slurmstepd does on scancel, preemption or scontrol requeue): running units
+  # finish, no new ones start, exit 3; the rerun completes with every unit once, equal to a clean run.
   run 0 ref > /dev/null 2>&1 || fail "reference run"
-  for sig in USR1 TERM; do
-    rm -rf out
-    THINKPROBE_DRY_ENGINE_DELAY_MS=60 run 3 out > log1 2>&1 &
-    launcher=$!
-    for i in $(seq 1 200); do
-      n=$(grep -c '"event":"done"' out/journal.jsonl 2>/dev/null); n=${n:-0}
-      [ "$n" -ge 6 ] && break; sleep 0.05
-    done
-    if [ $sig = USR1 ]; then pkill -USR1 -f "^mpirun -np 3 .*job.output_dir=out " || fail "no mpirun to signal"
-    else pkill -TERM -f "^$TP run job.yaml job.output_dir=out " || fail "no ranks to signal"; fi
-    wait $launcher; rc=$?
-    [ "$rc" = 75 ] || { cat log1; fail "SIG$sig: exit $rc, expected 75 (stopped, resumable)"; }
-    grep -q "stopped early by signal" log1 || { cat log1; fail "SIG$sig: no stop message"; }
-    done_before=$(grep -c '"event":"done"' out/journal.jsonl)
-    [ "$done_before" -lt $N_UNITS ] || fail "SIG$sig: the run finished before the signal"
-    run 2 out > log2 2>&1 || { cat log2; fail "SIG$sig: rerun exited"; }
-    grep -q "($done_before from earlier attempts)" log2 || { cat log2; fail "SIG$sig: the rerun did not resume $done_before units"; }
-    check_once out
-    "$PY" "$SRC/tests/dist/compare_archives.py" ref/archive.h5 out/archive.h5 || fail "SIG$sig: resumed archive differs from a clean run"
+  THINKPROBE_DRY_ENGINE_DELAY_MS=60 run 3 out > log1 2>&1 &
+  launcher=$!
+  for i in $(seq 1 200); do
+    n=$(grep -c '"event":"done"' out/journal.jsonl 2>/dev/null); n=${n:-0}
+    [ "$n" -ge 6 ] && break; sleep 0.05
   done
+  pkill -TERM -f "^$TP run job.yaml job.output_dir=out " || fail "no ranks to signal"
+  wait $launcher; rc=$?
+  [ "$rc" = 3 ] || { cat log1; fail "exit $rc after SIGTERM, expected 3 (stopped early, resumable)"; }
+  grep -q "stopped early by a signal" log1 || { cat log1; fail "no stop message"; }
+  done_before=$(grep -c '"event":"done"' out/journal.jsonl)
+  [ "$done_before" -lt $N_UNITS ] || fail "the run finished before the signal"
+  run 2 out > log2 2>&1 || { cat log2; fail "rerun exited"; }
+  grep -q "($done_before from earlier attempts)" log2 || { cat log2; fail "the rerun did not resume $done_before units"; }
+  check_once out
+  "$PY" "$SRC/tests/dist/compare_archives.py" ref/archive.h5 out/archive.h5 || fail "resumed archive differs from a clean run"
   ;;
 truncate)
   run 2 out > log1 2>&1 || fail "first run"
@@ -162,15 +157,34 @@ refuse)
   check_once out
   ;;
 failures)
-  # a unit that always throws: retried once on another worker, then failed; the sweep finishes, exit 3
+  # a unit that always throws: retried once on another worker, then failed; the sweep finishes, exit 4
   THINKPROBE_DRY_ENGINE_FAIL="m2/again/xs/xstest-0003" run 3 out > log1 2>&1; rc=$?
-  [ $rc = 3 ] || { cat log1; fail "exit $rc, expected 3"; }
+  [ $rc = 4 ] || { cat log1; fail "exit $rc, expected 4"; }
   grep -q "failed units" log1 && grep -q "m2/again/xs/xstest-0003+2/s0-3 after 2 tries: dry engine: injected failure" log1 || { cat log1; fail "summary"; }
   grep '"event":"failed"' out/journal.jsonl | grep -q '"tries":2' || fail "failure not journaled"
   grep -q "35/36 units done" log1 || fail "the other units did not finish"
   # a unit failing only on rank 1 succeeds on its retry elsewhere; the rerun also retries the failed unit
   THINKPROBE_DRY_ENGINE_FAIL="xstest-0003@1" run 3 out > log2 2>&1 || { cat log2; fail "rerun with a rank-1-only failure"; }
   check_once out
+  ;;
+usr1)
+  # SIGUSR1 (Slurm's time-limit warning) to the launcher: no new units, running ones finish and are
+  # journaled, exit 3; the rerun finishes the rest, every unit once, equal to a clean run
+  run 0 ref > /dev/null 2>&1 || fail "reference run"
+  THINKPROBE_DRY_ENGINE_DELAY_MS=60 mpirun -np 3 "$TP" run job.yaml job.output_dir=out --dry-engine > log1 2>&1 &
+  launcher=$!  # mpirun itself, as $RUN in slurm/thinkprobe.sbatch
+  for i in $(seq 1 200); do
+    n=$(grep -c '"event":"done"' out/journal.jsonl 2>/dev/null); n=${n:-0}
+    [ "$n" -ge 6 ] && break; sleep 0.05
+  done
+  kill -USR1 $launcher
+  wait $launcher; rc=$?
+  [ $rc = 3 ] || { cat log1; fail "exit $rc after USR1, expected 3"; }
+  grep -q "stopped early by a signal with" log1 || { cat log1; fail "no stop message"; }
+  grep -q '"event":"end"' out/journal.jsonl || fail "the stopped attempt did not end cleanly"
+  run 2 out > log2 2>&1 || { cat log2; fail "rerun after USR1"; }
+  check_once out
+  "$PY" "$SRC/tests/dist/compare_archives.py" ref/archive.h5 out/archive.h5 || fail "archive after USR1 + rerun differs from a clean run"
   ;;
 *) fail "unknown case $CASE" ;;
 esac
