@@ -60,8 +60,6 @@ CommandRun add_run(CLI::App& app) {
     if (comm.rank == 0) {
       try {
         load();
-        if (!o->dry)
-          throw Error("the model engine is not part of this build yet", "run with --dry-engine to check the cluster setup, the scheduler, the archive and resume");
         prep = sweep_prepare(job->spec.job.output_dir, job->spec, units, fingerprint, o->force);
         go.attempt = prep.attempt;
         prep.run_id.copy(go.run_id, sizeof go.run_id - 1);
