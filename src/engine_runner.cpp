@@ -14,6 +14,7 @@
 #include "capture/recorder.h"
 #include "generate/generate.h"
 #include "intervene/intervention.h"
+#include "intervene/steering.h"
 #include "judge/rule_judge.h"
 #include "model/transformer.h"
 #include "model/weights.h"
@@ -140,6 +141,11 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     opt.stop.prompt_opens_think = rendered.front().think_open_at_end;
     opt.batch_size = job.run.batch_size;
     opt.kv_budget_bytes = job.run.kv_cache_mb << 20;
+    Steering steer;
+    if (iv.type == "steering") {
+      steer = steering_for(iv, m);
+      opt.steer = &steer;
+    }
 
     CapturePlan plan = capture_plan_from_spec(job.capture, m.cfg.n_layer);
     CaptureRecorder rec;

@@ -239,3 +239,22 @@ TEST_CASE("the resolved job round-trips every section", "[config]") {
   CHECK(j["models"][0]["sampling"]["top_k"] == 20);
   CHECK(j["prompt_sets"][0]["filter"]["label"] == "any");
 }
+
+TEST_CASE("intervention params: types, required keys, steering files resolved against the job", "[config]") {
+  std::string d = job_dir("interventions");
+  test::write_text(d + "/v.safetensors", "x");
+  LoadedJob job = [&] {
+    test::write_text(d + "/job.yaml", std::string(kValid) +
+                                          "interventions:\n"
+                                          "  - {id: sys, type: system_prompt, params: {text: Be safe.}}\n"
+                                          "  - {id: st, type: steering, params: {file: v.safetensors, alpha: -4, layers: '2:5'}}\n");
+    return job_load_or_throw(d + "/job.yaml");
+  }();
+  CHECK(job.spec.interventions[1].params["file"] == fs::path(d + "/v.safetensors").lexically_normal().string());
+  auto errors = load_errors(d, std::string(kValid) + "interventions:\n"
+                                                     "  - {id: st, type: steering, params: {file: nope.safetensors, alpha: x, layers: 'a:b'}}\n");
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].message == "params.alpha: expected a number, got \"x\"");
+  CHECK(errors[1].message == "params.layers: expected a layer index or a range a:b (end exclusive), got \"a:b\"");
+  CHECK(errors[2].message == "params.file: no such file: " + d + "/nope.safetensors");
+}

@@ -341,9 +341,12 @@ void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
   check_unique_ids(s.prompt_sets, "prompt_sets", job, errors);
   check_unique_ids(s.interventions, "interventions", job, errors);
 
-  for (size_t i = 0; i < s.interventions.size(); i++)
-    for (const auto& problem : intervention_check(s.interventions[i].type, s.interventions[i].params))
-      at(fmt::format("interventions[{}].params", i), problem);
+  for (size_t i = 0; i < s.interventions.size(); i++) {
+    auto& iv = s.interventions[i];
+    auto problems = intervention_check(iv.type, iv.params);
+    for (const auto& p : intervention_resolve_paths(iv.type, iv.params, job.dir)) problems.push_back(p);
+    for (const auto& problem : problems) at(fmt::format("interventions[{}].params", i), problem);
+  }
   for (size_t i = 0; i < s.models.size(); i++) {
     const auto& m = s.models[i];
     std::string path = fmt::format("models[{}]", i);

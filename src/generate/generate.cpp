@@ -201,7 +201,7 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
           }
         }
         const Hooks* hooks = capture ? capture_begin_forward(*capture, std::move(points)) : nullptr;
-        at::Tensor logits = forward(m, kv, {tokens_tensor(tok, B, T), rows, start, n_real}, hooks, false);
+        at::Tensor logits = forward(m, kv, {tokens_tensor(tok, B, T), rows, start, n_real, opt.steer}, hooks, false);
         for (int64_t b = 0; b < B; ++b) {
           done_tok[rows[b]] += n_real[b];
           if (done_tok[rows[b]] == int64_t(reqs[slots[rows[b]].req].prompt.size())) slots[rows[b]].prompt_logits = logits[b];
@@ -264,7 +264,7 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
     }
     const int64_t B = int64_t(rows.size());
     const Hooks* hooks = capture ? capture_begin_forward(*capture, std::move(points)) : nullptr;
-    at::Tensor logits = forward(m, kv, {tokens_tensor(tok, B, 1), rows, start, n_real}, hooks, false);
+    at::Tensor logits = forward(m, kv, {tokens_tensor(tok, B, 1), rows, start, n_real, opt.steer}, hooks, false);
     std::vector<Rng*> rngs;
     std::vector<int64_t> forced;
     for (int64_t sl : rows) {

@@ -39,6 +39,7 @@ struct GenOptions {
                                  // (0 = half of MemAvailable on CPU, no limit on CUDA)
   int64_t prefill_chunk = 256;   // prompt tokens per prefill forward (bounds attention memory)
   bool share_prefixes = true;    // identical prompts share one prefill through a forked cache
+  const Steering* steer = nullptr;  // activation steering of every forward pass (intervention), or none
 };
 
 enum class StopReason { EOS, ANSWER_BUDGET, LENGTH };

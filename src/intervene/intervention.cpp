@@ -1,6 +1,9 @@
 // Prompt and budget interventions (see intervention.h).
 #include "intervene/intervention.h"
 
+#include <filesystem>
+#include <regex>
+
 #include <fmt/format.h>
 
 #include "config/job_spec.h"
@@ -10,7 +13,7 @@ namespace tp {
 
 namespace {
 
-enum class ParamKind { TEXT, COUNT };
+enum class ParamKind { TEXT, COUNT, NUMBER, LAYERS };
 struct Param {
   const char* name;
   ParamKind kind;
@@ -30,6 +33,8 @@ const std::vector<TypeInfo>& table() {
       {"think_prefill", {{"text", ParamKind::TEXT, false}}},
       {"no_think", {}},
       {"think_budget", {{"tokens", ParamKind::COUNT, true}}},
+      {"steering", {{"file", ParamKind::TEXT, true}, {"tensor", ParamKind::TEXT, false}, {"alpha", ParamKind::NUMBER, true},
+                    {"layers", ParamKind::LAYERS, true}}},
   };
   return t;
 }
@@ -73,6 +78,11 @@ std::vector<std::string> intervention_check(const std::string& type, const nlohm
       problems.push_back(fmt::format("params.{}: expected a non-empty string, got {}", key, value.dump()));
     if (p->kind == ParamKind::COUNT && (!value.is_number_integer() || value.get<int64_t>() < 0))
       problems.push_back(fmt::format("params.{}: expected an integer >= 0, got {}", key, value.dump()));
+    if (p->kind == ParamKind::NUMBER && !value.is_number())
+      problems.push_back(fmt::format("params.{}: expected a number, got {}", key, value.dump()));
+    if (p->kind == ParamKind::LAYERS && !value.is_number_integer() &&
+        !(value.is_string() && std::regex_match(value.get<std::string>(), std::regex("-?[0-9]+(:-?[0-9]+)?"))))
+      problems.push_back(fmt::format("params.{}: expected a layer index or a range a:b (end exclusive), got {}", key, value.dump()));
   }
   for (const auto& q : info->params)
     if (q.required && !params.contains(q.name)) problems.push_back(fmt::format("params.{}: required by type {}", q.name, type));
@@ -88,6 +98,17 @@ ChatInput intervention_chat_input(const InterventionSpec& iv, const std::string&
   else if (iv.type == "think_prefill") in.think_prefill = text_param(iv, "text", kSafePathPrefill);
   else if (iv.type == "no_think") in.thinking_enabled = false;
   return in;
+}
+
+std::vector<std::string> intervention_resolve_paths(const std::string& type, nlohmann::json& params, const std::string& job_dir) {
+  std::vector<std::string> problems;
+  if (type != "steering" || !params.contains("file") || !params["file"].is_string()) return problems;
+  std::filesystem::path p(params["file"].get<std::string>());
+  if (p.is_relative()) p = std::filesystem::path(job_dir) / p;
+  params["file"] = p.lexically_normal().string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(p, ec)) problems.push_back(fmt::format("params.file: no such file: {}", params["file"].get<std::string>()));
+  return problems;
 }
 
 SamplingSpec intervention_sampling(const InterventionSpec& iv, const SamplingSpec& base) {

@@ -8,6 +8,10 @@
 //                 safety first.")
 //   no_think      -: the empty thinking block (the template's thinking-off form)
 //   think_budget  tokens: thinking budget; then the thinking is force-closed (overrides sampling)
+//   steering      file, tensor, alpha, layers: add alpha x v to the residual stream after the layers a:b
+//                 (end exclusive; one index = one layer), v a [hidden] (or [n_layer, hidden]) tensor of a
+//                 .safetensors file (`tensor` names it; default: the file's only tensor). Applied in the
+//                 forward pass (model/transformer.h Steering); intervene/steering.h builds it.
 // No torch here: the job validator checks parameters with it, the engine runner applies it.
 #pragma once
 #include <string>
@@ -30,6 +34,8 @@ std::vector<std::string> intervention_check(const std::string& type, const nlohm
 
 // The one place where prompt-side interventions are applied: the chat input of a user message.
 ChatInput intervention_chat_input(const InterventionSpec& iv, const std::string& user_text);
+// Paths in params ("file"), resolved against the job's folder; problems as above for missing files.
+std::vector<std::string> intervention_resolve_paths(const std::string& type, nlohmann::json& params, const std::string& job_dir);
 // Budget interventions: the sampling settings of a cell.
 SamplingSpec intervention_sampling(const InterventionSpec& iv, const SamplingSpec& base);
 

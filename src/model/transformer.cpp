@@ -190,6 +190,7 @@ at::Tensor forward(const Model& m, KVCache& kv, const ForwardBatch& fb, const Ho
     const LayerWeights& l = m.w.layers[il];
     x = x + attention(m, l, kv, il, rms_norm(x, l.attn_norm, c.rms_eps), b);
     x = x + mlp(l, rms_norm(x, l.mlp_norm, c.rms_eps));
+    if (fb.steer && fb.steer->add[il].defined()) x = x + fb.steer->add[il];
     if (hooks && hooks->wants(HookSite::RESID_POST, il)) hooks->observe(HookSite::RESID_POST, il, x);
   }
   x = rms_norm(x, m.w.out_norm, c.rms_eps);

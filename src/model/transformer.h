@@ -65,11 +65,19 @@ Model model_load(const std::string& dir, at::ScalarType dtype, at::Device device
 // The rope inverse frequencies HF computes for this config (float32, [D/2]) and the attention factor.
 at::Tensor rope_inv_freq(const ModelConfig& cfg, double* attn_factor);
 
+// Activation steering (an intervention, STYLE.md rule 5): vectors added to the residual stream after layer
+// il at every position, immediately before the RESID_POST observation of that layer, so captured states
+// are the steered ones. forward() applies it at that one place.
+struct Steering {
+  std::vector<at::Tensor> add;  // [n_layer], each undefined (no steering there) or [C] in the model's dtype and device
+};
+
 struct ForwardBatch {
   at::Tensor tokens;            // [B, T] int64 on the model's device; row b is real up to n_real[b], then padding
   std::vector<int64_t> slot;    // [B] cache slot of each row
   std::vector<int64_t> start;   // [B] position of tokens[b][0] (= tokens already cached in that slot)
   std::vector<int64_t> n_real;  // [B] real tokens of each row, 1..T
+  const Steering* steer = nullptr;  // residual-stream interventions, or none
 };
 
 // Runs the batch, appending its keys/values to the cache. Returns float32 logits:

@@ -18,6 +18,12 @@ static at::ScalarType st_to_torch(StDtype d) {
   return at::kFloat;
 }
 
+at::Tensor st_to_tensor(const StTensor& t, at::ScalarType dtype, at::Device device) {
+  at::Tensor raw = at::from_blob(const_cast<uint8_t*>(t.data), t.shape, at::TensorOptions().dtype(st_to_torch(t.dtype)));
+  // copy=true: never alias the read-only mapping.
+  return raw.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+}
+
 namespace {
 struct Loader {
   const StCheckpoint& ck;
@@ -36,9 +42,7 @@ struct Loader {
     if (t->shape != shape)
       throw Error(fmt::format("{}: tensor '{}' has shape [{}] but config.json implies [{}]", t->path, name,
                               fmt::join(t->shape, ", "), fmt::join(shape, ", ")));
-    at::Tensor raw = at::from_blob(const_cast<uint8_t*>(t->data), t->shape, at::TensorOptions().dtype(st_to_torch(t->dtype)));
-    // copy=true: never alias the read-only mapping.
-    return raw.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+    return st_to_tensor(*t, dtype, device);
   }
 };
 }  // namespace

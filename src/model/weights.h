@@ -9,6 +9,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "model/model_config.h"
+#include "model/safetensors.h"
 
 namespace tp {
 
@@ -42,6 +43,9 @@ struct ModelWeights {
 // Reads dir's safetensors (single or sharded). dtype: at::kFloat or at::kBFloat16 (or kHalf);
 // device: e.g. at::Device("cpu"), at::Device("cuda:0").
 ModelWeights weights_load(const std::string& dir, const ModelConfig& cfg, at::ScalarType dtype, at::Device device);
+
+// A safetensors tensor as an owned at::Tensor in dtype on device (never aliasing the mapping).
+at::Tensor st_to_tensor(const StTensor& t, at::ScalarType dtype, at::Device device);
 
 // "auto" -> bfloat16 on CUDA, float32 on CPU; else float32/bfloat16/float16. tp::Error on anything else.
 at::ScalarType dtype_from_name(const std::string& name, const at::Device& device);
