@@ -102,6 +102,16 @@ PYEOF
 THINKPROBE_PYTHON=/nonexistent/python "$TP" reduce out --out out/reduce-nopy > nopy.log 2>&1 || { cat nopy.log; fail "reduce without python"; }
 grep -q "report: skipped" nopy.log && [ -f out/reduce-nopy/results.json ] && [ ! -f out/reduce-nopy/report.html ] || { cat nopy.log; fail "missing python not reported as a skipped report"; }
 
+# More folds than prompts: every position is a note with the reason, behaviour still measured.
+"$TP" reduce out --out out/reduce-folds reduce.folds=50 > folds.log 2>&1 || { cat folds.log; fail "reduce with too many folds"; }
+"$PY" - out/reduce-folds/results.json <<'PYEOF' || fail "too many folds: notes"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for c in r["cells"]:
+    assert c["probes"] == [] and len(c["notes"]) == 2 and all("than folds (50)" in n["why"] for n in c["notes"]), c["notes"]
+    assert any(b["metric"] == "asr" and b["majority"]["value"] is not None for b in c["behaviour"])
+PYEOF
+
 "$TP" reduce out reduce.fold=3 > bad.log 2>&1 && fail "a mistyped override was accepted"
 grep -q "did you mean 'folds'" bad.log || { cat bad.log; fail "mistyped override message"; }
 echo "reduce_cli: ok"
