@@ -41,20 +41,28 @@ std::string fmt_rate(const nlohmann::json& e) {
                      e["hi"].is_null() ? NAN : e["hi"].get<double>());
 }
 
+// One line per cell: n, ASR and ORR (majority), and the headline probe: pooled, at think_first (the
+// paper's first thinking token; else the first probed position) and the highest captured layer.
 void print_summary(const nlohmann::json& r) {
-  std::printf("%-16s %-14s %6s  %-22s %-22s %s\n", "model", "intervention", "n", "ASR [95% CI]", "ORR [95% CI]", "best pooled probe AUROC");
+  std::printf("%-16s %-14s %6s  %-22s %-22s %s\n", "model", "intervention", "n", "ASR [95% CI]", "ORR [95% CI]",
+              "pooled probe AUROC [95% CI] (position, last layer)");
   for (const auto& c : r["cells"]) {
-    std::string asr = "-", orr = "-", best = "-";
+    std::string asr = "-", orr = "-", probe = "-";
     for (const auto& b : c["behaviour"])
       if (b["by"] == "all") (b["metric"] == "asr" ? asr : orr) = fmt_rate(b["majority"]);
-    double top = -1;
-    for (const auto& p : c["probes"])
-      if (p["group"] == "pooled" && !p["auroc"]["value"].is_null() && p["auroc"]["value"].get<double>() > top) {
-        top = p["auroc"]["value"].get<double>();
-        best = fmt::format("{} ({} layer {})", fmt_rate(p["auroc"]), p["position"].get<std::string>(), p["layer"].get<int>());
-      }
+    const nlohmann::json* head = nullptr;
+    for (const auto& p : c["probes"]) {
+      if (p["group"] != "pooled") continue;
+      const bool better_pos = head && p["position"] == "think_first" && (*head)["position"] != "think_first";
+      const bool same_pos_higher = head && p["position"] == (*head)["position"] && p["layer"] > (*head)["layer"];
+      if (!head || better_pos || same_pos_higher) head = &p;
+    }
+    if (head)
+      probe = fmt::format("{} ({}, layer {})", fmt_rate((*head)["auroc"]), (*head)["position"].get<std::string>(), (*head)["layer"].get<int>());
+    else if (!c["notes"].empty())
+      probe = c["notes"][0]["why"].get<std::string>();
     std::printf("%-16s %-14s %6lld  %-22s %-22s %s\n", c["model"].get<std::string>().c_str(), c["intervention"].get<std::string>().c_str(),
-                static_cast<long long>(c["n"]["samples"].get<int64_t>()), asr.c_str(), orr.c_str(), best.c_str());
+                static_cast<long long>(c["n"]["samples"].get<int64_t>()), asr.c_str(), orr.c_str(), probe.c_str());
   }
 }
 

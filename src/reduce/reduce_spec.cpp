@@ -2,6 +2,7 @@
 // (/meta job_resolved), with reduce.key=value overrides from the command line, checked against the
 // same Rules as the job file (job_spec.h). Called by cmd_reduce.cpp; declared in reducer.h.
 #include <algorithm>
+#include <stdexcept>
 #include <type_traits>
 
 #include "reduce/reducer.h"
@@ -30,7 +31,13 @@ struct FromJson {
     const auto& v = j[key];
     try {
       if constexpr (std::is_same_v<T, std::string>) out = v.get<std::string>();
-      else if (v.is_string()) out = static_cast<T>(std::stod(v.get<std::string>()));
+      else if (v.is_string()) {
+        size_t used = 0;
+        const std::string text = v.get<std::string>();
+        const double d = std::stod(text, &used);
+        if (used != text.size() || (std::is_integral_v<T> && d != static_cast<double>(static_cast<T>(d)))) throw std::invalid_argument(text);
+        out = static_cast<T>(d);
+      }
       else out = v.get<T>();
     } catch (const std::exception&) {
       throw Error("reduce." + key + ": cannot read " + v.dump() + " as this key's type", "see docs/job-reference.md");
