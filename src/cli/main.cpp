@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   add(tp::add_run);
   add(tp::add_archive);
   add(tp::add_inspect);
+  add(tp::add_reduce);
   add(tp::add_generate);
 
   CLI11_PARSE(app, argc, argv);
