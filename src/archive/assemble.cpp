@@ -11,6 +11,7 @@
 #include "archive/h5.h"
 #include "archive/reader.h"
 #include "archive/schema.h"
+#include "archive/writer.h"
 #include "util/build_info.h"
 #include "util/check.h"
 #include "util/hash.h"
@@ -123,16 +124,6 @@ void write_virtual(hid_t loc, const std::string& name, hid_t type, const std::ve
   Hid d(H5_CHECK(H5Dcreate2(loc, name.c_str(), type, vspace, H5P_DEFAULT, dcpl, H5P_DEFAULT)));
 }
 
-hid_t sample_column_type(schema::ColType t) {
-  switch (t) {
-    case schema::ColType::STR: return h5_str_type();
-    case schema::ColType::I8: return H5T_STD_I8LE;
-    case schema::ColType::I32: return H5T_STD_I32LE;
-    case schema::ColType::U64: return H5T_STD_U64LE;
-    case schema::ColType::F32: return H5T_IEEE_F32LE;
-  }
-  return -1;
-}
 
 void write_meta(hid_t f, const ArchiveMeta& m) {
   Hid meta = h5_group_create(f, schema::G_META);
@@ -201,7 +192,7 @@ void archive_write(const std::string& outdir, const std::string& path, const Arc
     for (const auto& c : schema::SAMPLE_COLUMNS) {
       std::vector<hsize_t> inner;
       if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(m.judges.size());
-      write_virtual(samples, c.name, sample_column_type(c.type), inner, segs, std::string(schema::G_SAMPLES) + "/" + c.name, shards);
+      write_virtual(samples, c.name, column_h5_type(c.type), inner, segs, std::string(schema::G_SAMPLES) + "/" + c.name, shards);
       Hid d = h5_dataset_open(samples, c.name);
       h5_attr_write(d, "help", c.help);
     }

@@ -13,7 +13,10 @@ namespace tp {
 
 namespace {
 
-hid_t column_type(schema::ColType t) {
+
+}  // namespace
+
+hid_t column_h5_type(schema::ColType t) {
   switch (t) {
     case schema::ColType::STR: return h5_str_type();
     case schema::ColType::I8: return H5T_STD_I8LE;
@@ -23,8 +26,6 @@ hid_t column_type(schema::ColType t) {
   }
   return -1;
 }
-
-}  // namespace
 
 std::string shard_name(int32_t attempt, int32_t rank) { return fmt::format("shards/a{}-rank{}.h5", attempt, rank); }
 
@@ -56,7 +57,7 @@ ShardWriter shard_create(const std::string& path, const ShardInfo& info, const s
   for (const auto& c : schema::SAMPLE_COLUMNS) {
     std::vector<hsize_t> inner;
     if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(judges.size());
-    w.columns.push_back(h5_dataset_create(samples, c.name, column_type(c.type), inner, schema::SAMPLE_CHUNK_ROWS));
+    w.columns.push_back(h5_dataset_create(samples, c.name, column_h5_type(c.type), inner, schema::SAMPLE_CHUNK_ROWS));
   }
   h5_flush_durable(w.file);
   return w;

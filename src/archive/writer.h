@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "archive/h5.h"
+#include "archive/schema.h"
 #include "prompts/prompt_set.h"
 #include "run_unit.h"
 
@@ -45,5 +46,7 @@ void shard_close(ShardWriter& w);
 
 std::string shard_name(int32_t attempt, int32_t rank);  // "shards/a<attempt>-rank<rank>.h5", relative to OUTDIR
 hid_t act_h5_type(ActDtype t);
+// The HDF5 file type of a /samples column (shards and archive.h5 use the same).
+hid_t column_h5_type(schema::ColType t);
 
 }  // namespace tp

@@ -72,6 +72,13 @@ print(f"{out}: {n_units} units once each, {n_samples} samples, journal and shard
 PYEOF
 }
 
+wait_journal() {  # wait_journal OUTDIR N: until N units are journaled done (10 s at most)
+  for i in $(seq 1 200); do
+    n=$(grep -c '"event":"done"' "$1/journal.jsonl" 2>/dev/null); n=${n:-0}
+    [ "$n" -ge "$2" ] && return; sleep 0.05
+  done
+}
+
 case $CASE in
 np1|np2|np4)
   np=${CASE#np}; [ "$np" = 1 ] && np=0   # np1: no mpirun at all, a plain single process
@@ -93,10 +100,7 @@ kill)
   run 0 ref > /dev/null 2>&1 || fail "reference run"
   THINKPROBE_DRY_ENGINE_DELAY_MS=60 run 3 out > log1 2>&1 &
   launcher=$!
-  for i in $(seq 1 200); do
-    n=$(grep -c '"event":"done"' out/journal.jsonl 2>/dev/null); n=${n:-0}
-    [ "$n" -ge 8 ] && break; sleep 0.05
-  done
+  wait_journal out 8
   victim=""
   for p in $(pgrep -f "thinkprobe run job.yaml job.output_dir=out "); do
     r=$(tr '\0' '\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
@@ -120,10 +124,7 @@ signal)
   run 0 ref > /dev/null 2>&1 || fail "reference run"
   THINKPROBE_DRY_ENGINE_DELAY_MS=60 run 3 out > log1 2>&1 &
   launcher=$!
-  for i in $(seq 1 200); do
-    n=$(grep -c '"event":"done"' out/journal.jsonl 2>/dev/null); n=${n:-0}
-    [ "$n" -ge 6 ] && break; sleep 0.05
-  done
+  wait_journal out 6
   pkill -TERM -f "^$TP run job.yaml job.output_dir=out " || fail "no ranks to signal"
   wait $launcher; rc=$?
   [ "$rc" = 3 ] || { cat log1; fail "exit $rc after SIGTERM, expected 3 (stopped early, resumable)"; }
@@ -174,10 +175,7 @@ usr1)
   run 0 ref > /dev/null 2>&1 || fail "reference run"
   THINKPROBE_DRY_ENGINE_DELAY_MS=60 mpirun -np 3 "$TP" run job.yaml job.output_dir=out --dry-engine > log1 2>&1 &
   launcher=$!  # mpirun itself, as $RUN in slurm/thinkprobe.sbatch
-  for i in $(seq 1 200); do
-    n=$(grep -c '"event":"done"' out/journal.jsonl 2>/dev/null); n=${n:-0}
-    [ "$n" -ge 6 ] && break; sleep 0.05
-  done
+  wait_journal out 6
   kill -USR1 $launcher
   wait $launcher; rc=$?
   [ $rc = 3 ] || { cat log1; fail "exit $rc after USR1, expected 3"; }
