@@ -22,6 +22,7 @@
 #include "util/check.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace tp {
 
@@ -39,25 +40,6 @@ std::vector<int32_t> to_i32(const std::vector<int64_t>& v, size_t b, size_t e) {
   std::vector<int32_t> out;
   for (size_t i = b; i < e && i < v.size(); i++) out.push_back(static_cast<int32_t>(v[i]));
   return out;
-}
-
-StopRules stop_rules(const ChatTemplate& t, const Tokenizer& tok, const SamplingSpec& s) {
-  StopRules r;
-  r.eos_ids = to_i64(t.stop_ids);
-  if (t.family == ChatFamily::HARMONY) {
-    r.think_open_ids.push_back(t.channel_id);
-    for (int32_t id : t.analysis_ids) r.think_open_ids.push_back(id);
-    r.think_open_ids.push_back(t.message_id);
-    r.think_close_id = t.end_id;
-  } else {
-    r.think_open_ids = {t.think_open_id};
-    for (int32_t id : encode(tok, "\n")) r.think_open_ids.push_back(id);
-    r.think_close_id = t.think_close_id;
-  }
-  r.force_close_ids = to_i64(t.force_close_ids);
-  r.max_think_tokens = s.max_think_tokens;
-  r.max_answer_tokens = s.max_answer_tokens;
-  return r;
 }
 
 // Copies a [.., S, C] state into the block's bytes in the capture dtype.
@@ -83,6 +65,37 @@ CapturePos capture_pos(const std::string& name) {
 }
 
 }  // namespace
+
+StopRules chat_stop_rules(const ChatTemplate& t, const Tokenizer& tok, int64_t max_think_tokens, int64_t max_answer_tokens) {
+  StopRules r;
+  r.eos_ids = to_i64(t.stop_ids);
+  if (t.family == ChatFamily::HARMONY) {
+    r.think_open_ids.push_back(t.channel_id);
+    for (int32_t id : t.analysis_ids) r.think_open_ids.push_back(id);
+    r.think_open_ids.push_back(t.message_id);
+    r.think_close_id = t.end_id;
+  } else {
+    r.think_open_ids = {t.think_open_id};
+    for (int32_t id : encode(tok, "\n")) r.think_open_ids.push_back(id);
+    r.think_close_id = t.think_close_id;
+  }
+  r.force_close_ids = to_i64(t.force_close_ids);
+  r.max_think_tokens = max_think_tokens;
+  r.max_answer_tokens = max_answer_tokens;
+  return r;
+}
+
+SampleText sample_text(const Tokenizer& tok, const ChatTemplate& t, const RenderedPrompt& prompt, const std::string& prefill, const Sample& s) {
+  SampleText out;
+  size_t n = s.tokens.size();
+  if (s.think_begin >= 0) {
+    size_t end = s.think_end >= 0 ? static_cast<size_t>(s.think_end) : n;
+    out.thinking = prefill + decode(tok, to_i32(s.tokens, static_cast<size_t>(s.think_begin), end));
+  }
+  out.answer = prompt.answer_open_at_end ? std::string(trim(decode(tok, to_i32(s.tokens, 0, n), true)))
+                                         : strip_thinking(t, prompt, decode(tok, to_i32(s.tokens, 0, n)));
+  return out;
+}
 
 UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets, int device_index, int threads) {
   if (threads > 0) at::set_num_threads(threads);
@@ -137,7 +150,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     }
     GenOptions opt;
     opt.sampling = {sampling.temperature, sampling.top_p, sampling.top_k};
-    opt.stop = stop_rules(held->tmpl, held->tok, sampling);
+    opt.stop = chat_stop_rules(held->tmpl, held->tok, sampling.max_think_tokens, sampling.max_answer_tokens);
     opt.stop.prompt_opens_think = rendered.front().think_open_at_end;
     opt.batch_size = job.run.batch_size;
     opt.kv_budget_bytes = job.run.kv_cache_mb << 20;
@@ -159,14 +172,10 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
       const RenderedPrompt& rp = rendered[i / per_prompt];
       row.n_prompt_tokens = static_cast<int32_t>(rp.ids.size());
       size_t n = g.tokens.size();
-      if (g.think_begin >= 0) {
-        size_t end = g.think_end >= 0 ? static_cast<size_t>(g.think_end) : n;
-        // the thinking as the model saw it: a prefill from the prompt, then what it generated
-        row.thinking = prefills[i / per_prompt] + decode(held->tok, to_i32(g.tokens, static_cast<size_t>(g.think_begin), end));
-        row.n_think_tokens = static_cast<int32_t>(end - g.think_begin);
-      }
-      row.answer = rp.answer_open_at_end ? std::string(decode(held->tok, to_i32(g.tokens, 0, n), true))
-                                         : strip_thinking(held->tmpl, rp, decode(held->tok, to_i32(g.tokens, 0, n)));
+      SampleText text = sample_text(held->tok, held->tmpl, rp, prefills[i / per_prompt], g);
+      row.thinking = std::move(text.thinking);
+      row.answer = std::move(text.answer);
+      if (g.think_begin >= 0) row.n_think_tokens = static_cast<int32_t>((g.think_end >= 0 ? static_cast<size_t>(g.think_end) : n) - g.think_begin);
       row.n_answer_tokens = g.answer_begin >= 0 ? static_cast<int32_t>(n - g.answer_begin) : 0;
       row.stop_reason = std::string(g.think_forced_close ? "think_budget," : "") + stop_reason_name(g.stop);
       row.refused = rule_judge_refused(*judge, row.answer) ? 1 : 0;

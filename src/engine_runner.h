@@ -5,13 +5,25 @@
 #pragma once
 #include <vector>
 
+#include "generate/generate.h"
 #include "prompts/prompt_set.h"
 #include "run_unit.h"
+#include "tokenizer/chat_template.h"
 
 namespace tp {
 
 // device_index: which accelerator of this node the worker uses (its index among the node's workers);
 // threads: CPU threads for libtorch (0 = leave libtorch's default).
 UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets, int device_index, int threads);
+
+// The generation stops of a chat template: its end-of-turn ids, its thinking opener, close and force-close.
+StopRules chat_stop_rules(const ChatTemplate& t, const Tokenizer& tok, int64_t max_think_tokens, int64_t max_answer_tokens);
+
+// A generated sample as text: the thinking as the model saw it (a prefill from the prompt, then what it
+// generated) and the final answer with the thinking stripped.
+struct SampleText {
+  std::string thinking, answer;
+};
+SampleText sample_text(const Tokenizer& tok, const ChatTemplate& t, const RenderedPrompt& prompt, const std::string& prefill, const Sample& s);
 
 }  // namespace tp

@@ -75,3 +75,20 @@ TEST_CASE("the version flag and the help of each subcommand", "[cli]") {
   r = test::run_cmd(test::cli() + " frobnicate");
   CHECK(r.status != 0);
 }
+
+TEST_CASE("generate: text in, thinking and answer out, budgets reported", "[cli]") {
+  std::string d = test::temp_dir("cli-generate");
+  REQUIRE(test::run_cmd(test::cli() + " make-test-model " + d + "/m").status == 0);
+  auto r = test::run_cmd(test::cli() + " generate --model " + d + "/m --prompt 'How do I bake bread?' --prefill 'Okay, let me see.' "
+                         "--max-think 4 --max-answer 3 --seed 3");
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Catch::StartsWith("thinking:\nOkay, let me see."));
+  CHECK_THAT(r.output, Catch::Contains("\n\nanswer:\n"));
+  CHECK_THAT(r.output, Catch::Contains("stop: answer_budget (thinking force-closed at the budget)"));
+  // the same seed gives the same text
+  CHECK(test::run_cmd(test::cli() + " generate --model " + d + "/m --prompt 'How do I bake bread?' --prefill 'Okay, let me see.' "
+                      "--max-think 4 --max-answer 3 --seed 3").output == r.output);
+  r = test::run_cmd(test::cli() + " generate --model " + d + "/m");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Catch::Contains("give --prompt TEXT or --prompt-ids"));
+}

@@ -1,11 +1,13 @@
-// `thinkprobe generate --model DIR --prompt-ids 1,2,3 [--seed N] [sampling and stop options]`: samples one
-// continuation and prints the thinking ids and the answer ids separately, with the stop reason, plus
-// per-token log-probabilities with --verbose. Token ids only for now: the text form (--prompt TEXT,
-// chat template, detokenised output) is wired once tokenizer/ is merged.
+// `thinkprobe generate --model DIR --prompt TEXT [--system S] [--prefill P] [--no-think] [--seed N] [sampling
+// options]`: renders the model's chat template around the prompt, samples one continuation and prints the
+// thinking and the answer separately, with the stop reason. `--prompt-ids 1,2,3` instead takes an already
+// rendered prompt as token ids and prints ids (stop options by hand). --verbose adds per-token
+// log-probabilities and entropies.
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "engine_runner.h"
 #include "generate/generate.h"
 #include "util/check.h"
 
@@ -34,9 +36,10 @@ static std::string join_ids(const std::vector<int64_t>& v, int64_t b, int64_t e)
 }
 
 CommandRun add_generate(CLI::App& app) {
-  auto* cmd = app.add_subcommand("generate", "sample one continuation of a prompt (token ids) and print thinking and answer");
+  auto* cmd = app.add_subcommand("generate", "sample one continuation of a prompt and print the thinking and the answer");
   struct Opts {
-    std::string model, prompt_ids, eos_ids, open_ids, force_ids, dtype = "auto", device = "auto";
+    std::string model, prompt, system, prefill, prompt_ids, eos_ids, open_ids, force_ids, dtype = "auto", device = "auto";
+    bool no_think = false;
     uint64_t seed = 0;
     SamplerConfig s;
     StopRules stop;
@@ -45,7 +48,12 @@ CommandRun add_generate(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
-  cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated prompt token ids (the rendered chat prompt)")->required();
+  auto* text = cmd->add_option("--prompt", o->prompt, "the user message; the model's chat template is rendered around it");
+  auto* ids = cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated prompt token ids (an already rendered chat prompt)");
+  text->excludes(ids);
+  cmd->add_option("--system", o->system, "system message (with --prompt)");
+  cmd->add_option("--prefill", o->prefill, "text placed at the start of the thinking (with --prompt)");
+  cmd->add_flag("--no-think", o->no_think, "the template's thinking-off form (with --prompt)");
   cmd->add_option("--seed", o->seed, "the sample's seed")->capture_default_str();
   cmd->add_option("--temperature", o->s.temperature, "0 = greedy")->capture_default_str();
   cmd->add_option("--top-p", o->s.top_p, "nucleus mass (1 = off)")->capture_default_str();
@@ -67,11 +75,25 @@ CommandRun add_generate(CLI::App& app) {
     Model m = model_load(o->model, dtype_from_name(o->dtype, device), device);
     GenOptions g;
     g.sampling = o->s;
+    g.batch_size = 1;
+    if (!o->prompt.empty()) {
+      Tokenizer tok = tokenizer_load(o->model);
+      ChatTemplate tmpl = chat_template_for(o->model, tok);
+      ChatInput in{o->system, o->prompt, o->prefill, !o->no_think};
+      RenderedPrompt rp = render(tmpl, tok, in);
+      g.stop = chat_stop_rules(tmpl, tok, o->stop.max_think_tokens, o->stop.max_answer_tokens);
+      g.stop.prompt_opens_think = rp.think_open_at_end;
+      Sample s = generate(m, {{std::vector<int64_t>(rp.ids.begin(), rp.ids.end()), o->seed}}, g)[0];
+      SampleText t = sample_text(tok, tmpl, rp, o->prefill, s);
+      std::printf("thinking:\n%s\n\nanswer:\n%s\n\nstop: %s%s\n", t.thinking.c_str(), t.answer.c_str(), stop_reason_name(s.stop),
+                  s.think_forced_close ? " (thinking force-closed at the budget)" : "");
+      return 0;
+    }
+    if (o->prompt_ids.empty()) throw Error("generate: give --prompt TEXT or --prompt-ids 1,2,3");
     g.stop = o->stop;
     g.stop.eos_ids = o->eos_ids.empty() ? m.cfg.eos_ids : parse_ids(o->eos_ids, "--eos-ids");
     if (!o->open_ids.empty()) g.stop.think_open_ids = parse_ids(o->open_ids, "--think-open-ids");
     if (!o->force_ids.empty()) g.stop.force_close_ids = parse_ids(o->force_ids, "--force-close-ids");
-    g.batch_size = 1;
     Sample s = generate(m, {{parse_ids(o->prompt_ids, "--prompt-ids"), o->seed}}, g)[0];
     const int64_t n = int64_t(s.tokens.size());
     std::printf("thinking: [%s]%s\n", join_ids(s.tokens, s.think_begin, s.think_end < 0 ? (s.think_begin < 0 ? 0 : n) : s.think_end).c_str(),
