@@ -2,7 +2,8 @@
 """Every jobs/*.yaml must pass both checks that exist for job files:
   1. the JSON Schema (schemas/job.schema.json) that editors use, through python3-jsonschema (Debian);
   2. thinkprobe's own parser (`thinkprobe validate`), with each model path pointed at a stub checkpoint
-     folder, since the real checkpoints are not on this machine.
+     folder, since the real checkpoints are not on this machine (and a prompt file that a model folder
+     provides, like the demo's, pointed at a stub prompt file).
 And a broken copy of each job (an unknown key, a value out of range) must fail both, so the check can fail.
 usage: check_jobs.py THINKPROBE REPO_ROOT"""
 import copy, glob, json, os, subprocess, sys, tempfile
@@ -22,8 +23,14 @@ for name, text in [("config.json", "{}"), ("tokenizer.json", "{}"), ("model.safe
 def schema_errors(doc):
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
 
+stub_prompts = os.path.join(stub, "prompts.jsonl")
+open(stub_prompts, "w").write('{"id": "a", "prompt": "hi", "label": "benign"}\n')
+
 def parser_result(path, doc):
     overrides = [f"models[{i}].path={stub}" for i in range(len(doc.get("models", [])))]
+    for i, ps in enumerate(doc.get("prompt_sets", [])):
+        if not os.path.exists(os.path.join(os.path.dirname(path), ps.get("path", ""))):
+            overrides.append(f"prompt_sets[{i}].path={stub_prompts}")
     return subprocess.run([cli, "validate", path, *overrides], capture_output=True, text=True)
 
 failures = 0
