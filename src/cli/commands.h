@@ -19,5 +19,6 @@ CommandRun add_run(CLI::App& app);
 CommandRun add_archive(CLI::App& app);
 CommandRun add_inspect(CLI::App& app);
 CommandRun add_generate(CLI::App& app);
+CommandRun add_demo_model(CLI::App& app);
 
 }  // namespace tp
