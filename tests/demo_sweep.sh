@@ -12,7 +12,7 @@ rm -rf "$WORK/out" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 
 # the model is kept between runs of the test (demo-model skips a folder that holds the same fingerprint)
-"$TP" demo-model model --steps "$STEPS" --threads 1 || fail "demo-model"
+"$TP" demo-model model --steps "$STEPS" --lr 6e-3 --threads 1 || fail "demo-model"
 sed -e "s#\.\./models/demo#model#g" -e "s#\.\./out/quickstart#out#" -e "s#samples_per_prompt: .*#samples_per_prompt: $SAMPLES#" \
     "$SRC/jobs/quickstart.yaml" > job.yaml
 mpirun -np 3 "$TP" run job.yaml > run.log 2>&1 || { tail -30 run.log; fail "sweep"; }
