@@ -21,5 +21,6 @@ CommandRun add_archive(CLI::App& app);
 CommandRun add_inspect(CLI::App& app);
 CommandRun add_generate(CLI::App& app);
 CommandRun add_reduce(CLI::App& app);
+CommandRun add_demo_model(CLI::App& app);
 
 }  // namespace tp

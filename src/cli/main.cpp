@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   add(tp::add_inspect);
   add(tp::add_reduce);
   add(tp::add_generate);
+  add(tp::add_demo_model);
 
   CLI11_PARSE(app, argc, argv);
   tp::log_init(0, 1);
