@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace tp::test {
 
@@ -15,7 +16,9 @@ std::string shared_dir() { return TP_SHARED_DIR; }
 std::string cli() { return std::string(TP_BUILD_DIR) + "/thinkprobe"; }
 
 std::string temp_dir(const std::string& name) {
-  auto p = std::filesystem::path(TP_BUILD_DIR) / "test-tmp" / name;
+  // per process: ctest runs test cases in parallel processes, and two cases of one file may ask for the
+  // same folder (a shared fixture model); each process gets its own copy
+  auto p = std::filesystem::path(TP_BUILD_DIR) / "test-tmp" / (name + "." + std::to_string(getpid()));
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();

@@ -8,7 +8,7 @@ namespace tp::test {
 std::string source_dir();              // the repository root
 std::string shared_dir();              // ../shared beside the repository (real prompt sets)
 std::string cli();                     // path of the built thinkprobe executable
-std::string temp_dir(const std::string& name);  // a new empty folder under the build tree
+std::string temp_dir(const std::string& name);  // a new empty folder under the build tree, this process's own
 void write_text(const std::string& path, const std::string& text);
 
 struct Cmd {
