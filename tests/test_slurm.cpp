@@ -64,3 +64,29 @@ TEST_CASE("template errors name the template and line; quoting survives quotes",
   CHECK_THROWS_WITH(sbatch_render("bad {{a\n", "my.sbatch", v), "my.sbatch:1: unclosed {{ in the sbatch template");
   CHECK(shell_quote("it's") == "'it'\\''s'");
 }
+
+TEST_CASE("--array renders one array task per model, each running only its model", "[slurm]") {
+  LoadedJob job = slurm_job("");
+  job.spec.models.push_back(job.spec.models[0]);
+  job.spec.models[1].id = "m2";
+  std::string tmpl = read_file(test::source_dir() + "/slurm/thinkprobe.sbatch");
+  std::string s = sbatch_render(tmpl, "thinkprobe.sbatch", sbatch_values(job, "/x/thinkprobe", {}, false, true));
+  CHECK_THAT(s, Catch::Contains("#SBATCH --array=0-1\n"));
+  CHECK_THAT(s, Catch::Contains("/slurm/%x-%A_%a.out\n"));
+  CHECK_THAT(s, Catch::Contains("MODELS=('m' 'm2')"));
+  CHECK_THAT(s, Catch::Contains("run \"$JOB\" --model \"${MODELS[$SLURM_ARRAY_TASK_ID]}\" "));
+  s = sbatch_render(tmpl, "thinkprobe.sbatch", sbatch_values(job, "/x/thinkprobe", {}));
+  CHECK_THAT(s, !Catch::Contains("--array") && !Catch::Contains("MODELS=") && !Catch::Contains("--model"));
+}
+
+TEST_CASE("a job restricted to one model writes into OUTDIR/<model id>", "[slurm]") {
+  LoadedJob job = slurm_job("");
+  job.spec.models.push_back(job.spec.models[0]);
+  job.spec.models[1].id = "m2";
+  std::string out = job.spec.job.output_dir;
+  job_select_model(job, "m2");
+  REQUIRE(job.spec.models.size() == 1);
+  CHECK(job.spec.models[0].id == "m2");
+  CHECK(job.spec.job.output_dir == out + "/m2");
+  CHECK_THROWS_WITH(job_select_model(job, "zz"), Catch::Contains("no model 'zz' (models: m2)"));
+}

@@ -28,6 +28,7 @@ CommandRun add_run(CLI::App& app) {
     std::string job;
     std::vector<std::string> overrides;
     bool dry = false, force = false;
+    std::string model;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("job", o->job, "job YAML file")->required();
@@ -35,6 +36,8 @@ CommandRun add_run(CLI::App& app) {
   cmd->add_flag("--dry-engine", o->dry,
                 "no model is loaded: each sample is a deterministic placeholder derived from its seed, with fake activations of a "
                 "small fixed width; for checking a cluster setup, the scheduler, the archive and resume");
+  cmd->add_option("--model", o->model, "run only this model's units, as a job of its own, into OUTDIR/<model id> "
+                                       "(what `thinkprobe submit --array` runs in each array task)");
   cmd->add_flag("--force", o->force, "if the output folder holds a run of another job, move it to OUTDIR/superseded/<run id> and start a new run");
   return [o]() {
     Comm comm = comm_init(nullptr, nullptr);
@@ -46,6 +49,7 @@ CommandRun add_run(CLI::App& app) {
     std::string fingerprint;
     auto load = [&]() {
       job = job_load_or_throw(o->job, o->overrides);
+      if (!o->model.empty()) job_select_model(*job, o->model);
       std::vector<Diagnostic> errors;  // already checked by job_load
       sets = prompt_sets_load(job->spec, errors);
       units = plan_units(job->spec, sets);

@@ -46,18 +46,19 @@ CommandRun add_submit(CLI::App& app) {
   struct Opts {
     std::string job;
     std::vector<std::string> overrides;
-    bool dry_run = false, dry_engine = false;
+    bool dry_run = false, dry_engine = false, array = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("job", o->job, "job YAML file")->required();
   cmd->add_option("overrides", o->overrides, "section.key=value overrides, applied over the YAML and passed on to the run");
   cmd->add_flag("--dry-run", o->dry_run, "render and show the script, do not submit");
+  cmd->add_flag("--array", o->array, "one independent job per model (a Slurm array; each writes OUTDIR/<model id>)");
   cmd->add_flag("--dry-engine", o->dry_engine, "the job runs `thinkprobe run --dry-engine` (no models: checks the cluster setup)");
   return [o]() {
     LoadedJob job = job_load_or_throw(o->job, o->overrides);
     std::string exe = self_exe_path();
     std::string tmpl_path = job.spec.slurm.template_file.empty() ? default_template(exe) : job.spec.slurm.template_file;
-    std::string script = sbatch_render(read_file(tmpl_path), tmpl_path, sbatch_values(job, exe, o->overrides, o->dry_engine));
+    std::string script = sbatch_render(read_file(tmpl_path), tmpl_path, sbatch_values(job, exe, o->overrides, o->dry_engine, o->array));
 
     fs::path dir = fs::path(job.spec.job.output_dir) / "slurm";
     fs::create_directories(dir);

@@ -435,6 +435,19 @@ LoadedJob job_load(const std::string& file, const std::vector<std::string>& over
   return job;
 }
 
+void job_select_model(LoadedJob& job, const std::string& model_id) {
+  std::vector<std::string> ids;
+  for (const auto& m : job.spec.models) {
+    ids.push_back(m.id);
+    if (m.id != model_id) continue;
+    ModelSpec keep = m;
+    job.spec.models = {keep};
+    job.spec.job.output_dir = (fs::path(job.spec.job.output_dir) / model_id).string();
+    return;
+  }
+  throw Error(fmt::format("{}: no model '{}' (models: {})", job.file, model_id, join(ids, ", ")));
+}
+
 LoadedJob job_load_or_throw(const std::string& file, const std::vector<std::string>& overrides) {
   std::vector<Diagnostic> errors;
   LoadedJob job = job_load(file, overrides, errors);

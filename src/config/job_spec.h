@@ -310,6 +310,10 @@ LoadedJob job_load(const std::string& file, const std::vector<std::string>& over
 // Same, but throws tp::Error listing every problem (one per line) if there is any.
 LoadedJob job_load_or_throw(const std::string& file, const std::vector<std::string>& overrides = {});
 
+// The job restricted to one model, as a job of its own with its output in OUTDIR/<model id> (per-model
+// Slurm array tasks). tp::Error listing the job's models if there is no such id.
+void job_select_model(LoadedJob& job, const std::string& model_id);
+
 // The resolved job (defaults filled in, paths absolute) as JSON, and the JSON Schema of the job file.
 nlohmann::json job_to_json(const JobSpec& spec);
 nlohmann::json job_json_schema();

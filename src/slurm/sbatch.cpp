@@ -22,11 +22,13 @@ std::string shell_quote(const std::string& s) {
 }
 
 std::map<std::string, std::string> sbatch_values(const LoadedJob& job, const std::string& thinkprobe,
-                                                 const std::vector<std::string>& overrides, bool dry_engine) {
+                                                 const std::vector<std::string>& overrides, bool dry_engine, bool array) {
   const SlurmSpec& s = job.spec.slurm;
   std::vector<std::string> quoted;
   for (const auto& o : overrides) quoted.push_back(shell_quote(o));
   if (dry_engine) quoted.push_back("--dry-engine");
+  std::vector<std::string> model_ids;
+  for (const auto& m : job.spec.models) model_ids.push_back(shell_quote(m.id));
   std::vector<std::string> extra;
   for (const auto& line : s.extra_sbatch) extra.push_back(line.rfind("#SBATCH", 0) == 0 ? line : "#SBATCH " + line);
   return {
@@ -50,6 +52,11 @@ std::map<std::string, std::string> sbatch_values(const LoadedJob& job, const std
       {"launch", s.launcher == "srun" ? fmt::format("srun --mpi={} --kill-on-bad-exit=1", s.srun_mpi)
                                       : std::string("mpirun -np \"$SLURM_NTASKS\"")},
       {"overrides", join(quoted, " ")},
+      // --array: one independent job per model, each a task of the array running `run --model <id>`
+      {"array", array ? fmt::format("0-{}", job.spec.models.size() - 1) : ""},
+      {"log_name", array ? "%x-%A_%a" : "%x-%j"},
+      {"select_model", array ? "MODELS=(" + join(model_ids, " ") + ")  # one per array task" : ""},
+      {"model_arg", array ? "--model \"${MODELS[$SLURM_ARRAY_TASK_ID]}\" " : ""},
   };
 }
 

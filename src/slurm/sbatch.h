@@ -16,7 +16,8 @@ int64_t slurm_ntasks(const SlurmSpec& s);
 // The values of every placeholder for this job. `thinkprobe` is the absolute path of the binary to run,
 // `job_file` the job's absolute path, `overrides` the section.key=value strings passed on to `run`.
 std::map<std::string, std::string> sbatch_values(const LoadedJob& job, const std::string& thinkprobe,
-                                                 const std::vector<std::string>& overrides, bool dry_engine = false);
+                                                 const std::vector<std::string>& overrides, bool dry_engine = false,
+                                                 bool array = false);
 
 // Substitutes the values into the template; an unknown placeholder is a tp::Error naming template:line.
 std::string sbatch_render(const std::string& template_text, const std::string& template_name,

@@ -4,6 +4,7 @@
 #     engine sweeps a tiny checkpoint; the archive is complete and `thinkprobe status` shows the job.
 #  2. a slower sweep (dry engine, delayed units) is requeued mid-run with `scontrol requeue`: the job comes
 #     back, resumes, and completes every unit exactly once, over two attempts.
+#  3. `submit --array`: one independent job per model (array tasks), each complete in OUTDIR/<model id>.
 # usage: slurm_e2e.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
 TP=$1 SRC=$2 SHARED=$3 WORK=$4
@@ -69,4 +70,15 @@ check_once out2 12 24
 attempts=$(grep -c '"event":"attempt"' out2/journal.jsonl)
 [ "$attempts" -ge 2 ] || fail "expected 2 attempts in the journal, found $attempts"
 "$TP" status out2 | grep -q "12/12 units done" || fail "status after requeue"
-echo "PASS slurm: submit + complete, requeue + resume (every unit once over $attempts attempts)"
+
+# 3. --array: one independent job per model, each into OUTDIR/<model id>
+unset THINKPROBE_DRY_ENGINE_DELAY_MS
+cp -r model model2
+sed -e 's#^models: .*#models: [{id: tiny, path: model}, {id: tiny2, path: model2}]#' -e 's#output_dir: out1#output_dir: out3#' job.yaml > job2.yaml
+"$TP" submit job2.yaml --array --dry-engine > submit3.log 2>&1 || { cat submit3.log; fail "submit --array"; }
+J3=$(sed -n 's/^submitted batch job //p' submit3.log)
+grep -q "^#SBATCH --array=0-1$" out3/slurm/*.sbatch || fail "rendered script lacks --array=0-1"
+wait_gone "$J3" 240 || fail "array job $J3 did not finish"
+check_once out3/tiny 12 24
+check_once out3/tiny2 12 24
+echo "PASS slurm: submit + complete, requeue + resume (every unit once over $attempts attempts), per-model array"
