@@ -65,7 +65,7 @@ TEST_CASE("template errors name the template and line; quoting survives quotes",
   CHECK(shell_quote("it's") == "'it'\\''s'");
 }
 
-TEST_CASE("--array renders one array task per model, each running only its model", "[slurm]") {
+TEST_CASE("submit with an array renders one task per model, each running only its model", "[slurm]") {
   LoadedJob job = slurm_job("");
   job.spec.models.push_back(job.spec.models[0]);
   job.spec.models[1].id = "m2";
