@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "helpers.h"
+#include "model/test_model.h"
+#include "tokenizer/tokenizer.h"
 #include "util/text.h"
 
 using namespace tp;
@@ -52,4 +54,17 @@ TEST_CASE("engine cli: a truncated checkpoint is one clear error", "[engine_cli]
   CHECK(r.status == 2);
   CHECK(r.output.find("MistralForCausalLM") != std::string::npos);
   CHECK(r.output.find("Qwen3ForCausalLM, Qwen2ForCausalLM, LlamaForCausalLM") != std::string::npos);
+}
+
+TEST_CASE("test checkpoints carry the tokenizer module's tiny BPE, added tokens at test_token_ids", "[engine]") {
+  std::string dir = test::temp_dir("test_model_tokenizer");
+  make_test_model(dir, TestModelOptions{});
+  Tokenizer tok = tokenizer_load(dir);
+  TestTokenIds ids = test_token_ids();
+  CHECK(token_id(tok, "<|endoftext|>") == ids.endoftext);
+  CHECK(token_id(tok, "<|im_start|>") == ids.im_start);
+  CHECK(token_id(tok, "<|im_end|>") == ids.im_end);
+  CHECK(token_id(tok, "<think>") == ids.think);
+  CHECK(token_id(tok, "</think>") == ids.think_close);
+  CHECK(decode(tok, encode(tok, "the answer is here")) == "the answer is here");
 }

@@ -10,68 +10,22 @@
 #include <nlohmann/json.hpp>
 
 #include "model/safetensors.h"
+#include "tokenizer/tokenizer.h"
 #include "util/check.h"
 #include "util/text.h"
 
 namespace tp {
 
-static const char* kMerges[][2] = {{"Ġ", "t"}, {"h", "e"}, {"i", "n"}, {"Ġt", "he"}, {"e", "r"}, {"o", "n"},
-                                   {"Ġ", "a"}, {"r", "e"}, {"a", "n"}, {"Ċ", "Ċ"}, {"Ġ", "s"}, {"o", "r"}};
-static const int kNumMerges = sizeof(kMerges) / sizeof(kMerges[0]);
-static const char* kAdded[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"};
+// The test tokenizer: the tokenizer module's tiny byte-level BPE (Qwen3 format), trained on this text.
+static const int kNumMerges = 12;
+static const char* kTokenizerText = "the thinking model then answers: the request is fine, so the answer is here.\n\n"
+                                    "The user asks about the weather; the assistant thinks and then responds.";
 
 TestTokenIds test_token_ids() {
   int64_t b = 256 + kNumMerges;
   return {b, b + 1, b + 2, b + 3, b + 4};
 }
 
-static std::string utf8(uint32_t cp) {
-  std::string s;
-  if (cp < 0x80) s += char(cp);
-  else if (cp < 0x800) s += char(0xC0 | (cp >> 6)), s += char(0x80 | (cp & 0x3F));
-  else s += char(0xE0 | (cp >> 12)), s += char(0x80 | ((cp >> 6) & 0x3F)), s += char(0x80 | (cp & 0x3F));
-  return s;
-}
-
-std::string test_tokenizer_json() {
-  using json = nlohmann::ordered_json;
-  // GPT-2 bytes_to_unicode, in its own order (printable bytes first, then the rest mapped to 256+n).
-  std::vector<uint32_t> symbols;
-  for (uint32_t b = 0; b < 256; ++b)
-    if ((b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)) symbols.push_back(b);
-  uint32_t n = 0;
-  for (uint32_t b = 0; b < 256; ++b)
-    if (!((b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF))) symbols.push_back(256 + n++);
-  json vocab = json::object();
-  for (size_t i = 0; i < symbols.size(); ++i) vocab[utf8(symbols[i])] = i;
-  json merges = json::array();
-  for (int i = 0; i < kNumMerges; ++i) {
-    vocab[std::string(kMerges[i][0]) + kMerges[i][1]] = 256 + i;
-    merges.push_back({kMerges[i][0], kMerges[i][1]});
-  }
-  json added = json::array();
-  for (int i = 0; i < 5; ++i)
-    added.push_back({{"id", 256 + kNumMerges + i}, {"content", kAdded[i]}, {"single_word", false}, {"lstrip", false},
-                     {"rstrip", false}, {"normalized", false}, {"special", i < 3}});
-  json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
-  json j;
-  j["version"] = "1.0";
-  j["truncation"] = nullptr;
-  j["padding"] = nullptr;
-  j["added_tokens"] = added;
-  j["normalizer"] = {{"type", "NFC"}};
-  j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", json::array({
-      {{"type", "Split"},
-       {"pattern", {{"Regex", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}},
-       {"behavior", "Isolated"}, {"invert", false}},
-      byte_level})}};
-  j["post_processor"] = byte_level;
-  j["decoder"] = byte_level;
-  j["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},
-                {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
-                {"vocab", vocab}, {"merges", merges}};
-  return j.dump(2) + "\n";
-}
 
 ModelConfig test_model_config(const TestModelOptions& o) {
   ModelConfig c;
@@ -169,15 +123,9 @@ void make_test_model(const std::string& dir, const TestModelOptions& o) {
     write_file_atomic((fs::path(dir) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
   write_file_atomic((fs::path(dir) / "config.json").string(), model_config_to_json(c));
-  write_file_atomic((fs::path(dir) / "tokenizer.json").string(), test_tokenizer_json());
+  write_file_atomic((fs::path(dir) / "tokenizer.json").string(), tiny_bpe_tokenizer_json({kTokenizerText}, kNumMerges));
+  write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(), tiny_bpe_tokenizer_config_json());
   TestTokenIds ids = test_token_ids();
-  nlohmann::ordered_json tc = {
-      {"add_bos_token", false}, {"bos_token", nullptr}, {"eos_token", "<|im_end|>"}, {"pad_token", "<|endoftext|>"},
-      {"model_max_length", c.max_pos}, {"tokenizer_class", "Qwen2Tokenizer"},
-      {"chat_template",
-       "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}"
-       "{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"}};
-  write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
   nlohmann::ordered_json gc = {{"bos_token_id", ids.endoftext}, {"eos_token_id", {ids.im_end, ids.endoftext}},
                                {"do_sample", true}, {"temperature", 0.6}, {"top_k", 20}, {"top_p", 0.95}};
   write_file_atomic((fs::path(dir) / "generation_config.json").string(), gc.dump(2) + "\n");

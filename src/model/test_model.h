@@ -24,11 +24,8 @@ struct TestModelOptions {
 ModelConfig test_model_config(const TestModelOptions& o);
 void make_test_model(const std::string& dir, const TestModelOptions& o);
 
-// A small byte-level BPE tokenizer.json in the Hugging Face Qwen2 format: the 256 GPT-2 byte symbols,
-// a few merges, and the added tokens <|endoftext|> <|im_start|> <|im_end|> <think> </think> after them.
-// TODO(merge): replace with the tokenizer module's tiny_bpe_tokenizer_json().
-std::string test_tokenizer_json();
-// Ids of the added tokens in test_tokenizer_json(): endoftext, im_start, im_end, think, think_close.
+// Ids of the added tokens of the test checkpoints' tokenizer (tiny_bpe_tokenizer_json with 12 merges):
+// endoftext, im_start, im_end, think, think_close.
 struct TestTokenIds { int64_t endoftext, im_start, im_end, think, think_close; };
 TestTokenIds test_token_ids();
 
