@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "judge/stance.h"
+#include "protocols/protocols.h"
 #include "util/check.h"
 #include "util/hash.h"
 
@@ -46,15 +48,98 @@ void put(std::vector<uint8_t>& out, ActDtype t, float v) {
   }
 }
 
-std::string words(Rng& rng, int n) {
+// n random words; with sentence > 0, a full stop after every `sentence` words (so stance chunks form).
+std::string words(Rng& rng, int n, int sentence = 0) {
   static const char* vocab[] = {"so", "the", "user", "asks", "about", "this", "hmm", "maybe", "i", "should", "consider", "safety",
                                 "request", "answer", "help", "careful", "wait", "then", "ok", "steps"};
   std::string s;
   for (int i = 0; i < n; i++) {
-    if (i) s += ' ';
+    if (i) s += sentence > 0 && i % sentence == 0 ? ". " : " ";
     s += vocab[rng.below(sizeof vocab / sizeof vocab[0])];
   }
   return s;
+}
+
+// A dry sample: thinking, answer and judgement drawn from the sample's seed and the model.
+SampleRow dry_sample(const JobSpec& job, const PromptSet& set, int32_t p, int32_t s, const std::string& model_id) {
+  const Prompt& prompt = set.prompts[p];
+  SampleRow row;
+  row.prompt = p;
+  row.sample_index = s;
+  row.seed = sample_seed(static_cast<uint64_t>(job.job.seed), set.id, prompt.id, s);
+  Rng rng(derive_seed(row.seed, {"dry", model_id}));
+  int n_think = 3 + static_cast<int>(rng.below(30)), n_answer = 2 + static_cast<int>(rng.below(12));
+  row.thinking = fmt::format("[dry {:016x}] {}", row.seed, words(rng, n_think, 6));
+  bool refuse = rng.uniform() < (prompt.label == Label::HARMFUL ? 0.8 : 0.1);
+  row.answer = refuse ? "I can't help with that. " + words(rng, n_answer) : "Sure: " + words(rng, n_answer);
+  row.n_prompt_tokens = static_cast<int32_t>(prompt.text.size() / 4 + 16);
+  row.n_think_tokens = n_think;
+  row.n_answer_tokens = n_answer + 2;
+  row.stop_reason = "eos";
+  row.refused = refuse ? 1 : 0;
+  row.votes = {row.refused};
+  return row;
+}
+
+// A dry protocol unit: the same rollouts (dry_sample), cut where the real engine would cut them, and
+// answers whose refusal leans toward the rollout's own as the cut grows.
+UnitResult dry_protocol(const JobSpec& job, const PromptSet& set, const WorkUnit& unit, const std::string& model_id) {
+  UnitResult res;
+  const bool nested = unit.kind == UnitKind::NESTED;
+  const auto& nb = job.protocols.nested_branching;
+  const auto& cr = job.protocols.cut_replay;
+  StanceLexicon lexicon;
+  if (!nested) lexicon = stance_lexicon_new(cr.refuse_patterns, cr.comply_patterns);
+  for (int32_t p : unit.prompts) {
+    const Prompt& prompt = set.prompts[p];
+    std::vector<int32_t> idx;
+    if (nested) idx = nested_rollouts(static_cast<uint64_t>(job.job.seed), model_id, set.id, prompt.id, unit.sample_end, static_cast<int32_t>(nb.prefixes));
+    else for (int32_t s = unit.sample_begin; s < unit.sample_end; s++) idx.push_back(s);
+    for (int32_t s : idx) {
+      SampleRow ro = dry_sample(job, set, p, s, model_id);
+      BranchRow base;
+      base.prompt = p;
+      base.rollout = s;
+      base.rollout_seed = ro.seed;
+      base.protocol = unit_kind_name(unit.kind);
+      base.n_rollout_think_tokens = ro.n_think_tokens;
+      auto add = [&](BranchRow row, double lean, int64_t n) {  // lean: weight of the rollout's own outcome
+        for (int32_t j = 0; j < n; j++) {
+          row.continuation = j;
+          row.seed = continuation_seed(ro.seed, row.protocol, row.cut, row.transition, row.side, j);
+          Rng rng(derive_seed(row.seed, {"dry", model_id}));
+          double q = lean * ro.refused + (1 - lean) * (prompt.label == Label::HARMFUL ? 0.8 : 0.1);
+          row.refused = rng.uniform() < q ? 1 : 0;
+          row.answer = row.refused ? "I can't help with that." : "Sure: " + words(rng, 3);
+          row.n_answer_tokens = row.refused ? 6 : 5;
+          row.stop_reason = "eos";
+          row.votes = {row.refused};
+          res.n_tokens += row.n_answer_tokens;
+          res.branches.push_back(row);
+        }
+      };
+      if (nested) {
+        for (int32_t b : nested_cuts(job)) {
+          BranchRow row = base;
+          row.cut = b;
+          row.n_prefix_tokens = static_cast<int32_t>(nested_cut_tokens(b, ro.n_think_tokens));
+          add(row, b / 100.0, nb.answers);
+        }
+      } else {
+        StanceTrace st = stance_trace(lexicon, ro.thinking, cr.max_chunks);
+        for (size_t t = 0; t < st.transitions.size(); t++)
+          for (const char* side : {"pre", "post"}) {
+            BranchRow row = base;
+            row.transition = static_cast<int32_t>(t);
+            row.side = side;
+            row.cut = side[1] == 'r' ? st.transitions[t].pre_cut : st.transitions[t].post_cut;
+            row.n_prefix_tokens = static_cast<int32_t>(stance_prefix_text(st.chunks, row.cut).size() / 4);
+            add(row, 0.9, cr.answers);
+          }
+      }
+    }
+  }
+  return res;
 }
 
 }  // namespace
@@ -80,6 +165,7 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
       throw Error(fmt::format("dry engine: injected failure in unit {} on rank {}", unit.id, rank));
     const PromptSet& set = sets[unit.prompt_set];
     const std::string& model_id = job.models[unit.model].id;
+    if (unit.kind != UnitKind::SAMPLES) return dry_protocol(job, set, unit, model_id);
     const CaptureSpec& cap = job.capture;
     ActDtype dtype = act_dtype(cap.dtype);
     UnitResult res;
@@ -92,23 +178,8 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
       res.activations.push_back(std::move(b));
     }
     for (int32_t p : unit.prompts) {
-      const Prompt& prompt = set.prompts[p];
       for (int32_t s = unit.sample_begin; s < unit.sample_end; s++) {
-        SampleRow row;
-        row.prompt = p;
-        row.sample_index = s;
-        row.seed = sample_seed(static_cast<uint64_t>(job.job.seed), set.id, prompt.id, s);
-        Rng rng(derive_seed(row.seed, {"dry", model_id}));
-        int n_think = 3 + static_cast<int>(rng.below(30)), n_answer = 2 + static_cast<int>(rng.below(12));
-        row.thinking = fmt::format("[dry {:016x}] {}", row.seed, words(rng, n_think));
-        bool refuse = rng.uniform() < (prompt.label == Label::HARMFUL ? 0.8 : 0.1);
-        row.answer = refuse ? "I can't help with that. " + words(rng, n_answer) : "Sure: " + words(rng, n_answer);
-        row.n_prompt_tokens = static_cast<int32_t>(prompt.text.size() / 4 + 16);
-        row.n_think_tokens = n_think;
-        row.n_answer_tokens = n_answer + 2;
-        row.stop_reason = "eos";
-        row.refused = refuse ? 1 : 0;
-        row.votes = {row.refused};
+        SampleRow row = dry_sample(job, set, p, s, model_id);
         res.n_tokens += row.n_think_tokens + row.n_answer_tokens;
         int32_t sample_in_unit = static_cast<int32_t>(res.samples.size());
         for (auto& b : res.activations) {

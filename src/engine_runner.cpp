@@ -18,6 +18,7 @@
 #include "judge/rule_judge.h"
 #include "model/transformer.h"
 #include "model/weights.h"
+#include "protocols/protocols.h"
 #include "tokenizer/chat_template.h"
 #include "util/check.h"
 #include "util/hash.h"
@@ -85,6 +86,17 @@ StopRules chat_stop_rules(const ChatTemplate& t, const Tokenizer& tok, int64_t m
   return r;
 }
 
+GenOptions cell_gen_options(const JobSpec& job, const WorkUnit& unit, const ChatTemplate& t, const Tokenizer& tok, bool prompt_opens_think) {
+  const SamplingSpec sampling = intervention_sampling(job.interventions[unit.intervention], job.models[unit.model].sampling);
+  GenOptions opt;
+  opt.sampling = {sampling.temperature, sampling.top_p, sampling.top_k};
+  opt.stop = chat_stop_rules(t, tok, sampling.max_think_tokens, sampling.max_answer_tokens);
+  opt.stop.prompt_opens_think = prompt_opens_think;
+  opt.batch_size = job.run.batch_size;
+  opt.kv_budget_bytes = job.run.kv_cache_mb << 20;
+  return opt;
+}
+
 SampleText sample_text(const Tokenizer& tok, const ChatTemplate& t, const RenderedPrompt& prompt, const std::string& prefill, const Sample& s) {
   SampleText out;
   size_t n = s.tokens.size();
@@ -127,7 +139,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     const Model& m = *held->m;
     const PromptSet& set = sets[unit.prompt_set];
     const InterventionSpec& iv = job.interventions[unit.intervention];
-    const SamplingSpec sampling = intervention_sampling(iv, job.models[unit.model].sampling);
+    if (unit.kind != UnitKind::SAMPLES) return run_protocol_unit(job, sets, unit, {m, held->tok, held->tmpl, *judge});
 
     // One rendered prompt per prompt of the unit; one request per (prompt, sample index), prompt-major.
     std::vector<RenderedPrompt> rendered;
@@ -148,12 +160,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
         res.samples.push_back(std::move(row));
       }
     }
-    GenOptions opt;
-    opt.sampling = {sampling.temperature, sampling.top_p, sampling.top_k};
-    opt.stop = chat_stop_rules(held->tmpl, held->tok, sampling.max_think_tokens, sampling.max_answer_tokens);
-    opt.stop.prompt_opens_think = rendered.front().think_open_at_end;
-    opt.batch_size = job.run.batch_size;
-    opt.kv_budget_bytes = job.run.kv_cache_mb << 20;
+    GenOptions opt = cell_gen_options(job, unit, held->tmpl, held->tok, rendered.front().think_open_at_end);
     Steering steer;
     if (iv.type == "steering") {
       steer = steering_for(iv, m);

@@ -19,6 +19,10 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
 // The generation stops of a chat template: its end-of-turn ids, its thinking opener, close and force-close.
 StopRules chat_stop_rules(const ChatTemplate& t, const Tokenizer& tok, int64_t max_think_tokens, int64_t max_answer_tokens);
 
+// The generation options of a unit's cell (model x intervention): sampling, stops and budgets, batching.
+// Steering is the caller's (it owns the Steering the options point at).
+GenOptions cell_gen_options(const JobSpec& job, const WorkUnit& unit, const ChatTemplate& t, const Tokenizer& tok, bool prompt_opens_think);
+
 // A generated sample as text: the thinking as the model saw it (a prefill from the prompt, then what it
 // generated) and the final answer with the thinking stripped.
 struct SampleText {

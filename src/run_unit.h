@@ -28,6 +28,27 @@ struct SampleRow {
   float seconds = 0;
 };
 
+// One answer of a cut-and-resample protocol unit (a row of /branches): a rollout of a prompt cut at a
+// point of its thinking, force-closed, and continued with its own seed.
+struct BranchRow {
+  int32_t prompt = 0;           // index into the unit's prompt set
+  int32_t rollout = 0;          // sample index of the rollout that was cut (its /samples row has the same seed)
+  uint64_t rollout_seed = 0;
+  std::string protocol;         // "nested" or "replay"
+  int32_t cut = 0;              // nested: B, the percent of the thinking kept; replay: chunks kept
+  int32_t transition = -1;      // replay: index of the stance change in the rollout; nested: -1
+  std::string side;             // replay: "pre" or "post"; nested: ""
+  int32_t n_rollout_think_tokens = 0;  // the rollout's natural thinking length (tokens)
+  int32_t n_prefix_tokens = 0;  // thinking tokens kept before the force-close
+  int32_t continuation = 0;     // index of the answer among the prefix's answers
+  uint64_t seed = 0;            // seed of the continuation's random stream
+  std::string answer;
+  int32_t n_answer_tokens = 0;
+  std::string stop_reason;
+  int8_t refused = -1;
+  std::vector<int8_t> votes;    // one per judge (job_judges order)
+};
+
 enum class ActDtype : int8_t { F32, F16, BF16 };
 ActDtype act_dtype(const std::string& capture_dtype);  // "float32" / "float16" / "bfloat16"
 size_t act_dtype_size(ActDtype t);
@@ -46,6 +67,7 @@ struct ActivationBlock {
 
 struct UnitResult {
   std::vector<SampleRow> samples;
+  std::vector<BranchRow> branches;  // protocol units only
   std::vector<ActivationBlock> activations;
   int64_t n_tokens = 0;  // tokens generated (for tokens/s)
 };

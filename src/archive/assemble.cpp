@@ -178,13 +178,14 @@ void archive_write(const std::string& outdir, const std::string& path, const Arc
     Shards shards{outdir, {}};
 
     // /samples: every column virtual over the same segments
-    std::vector<Segment> segs;
-    std::vector<int64_t> unit_row(units.size());  // first /samples row of each unit
-    int64_t rows = 0;
+    std::vector<Segment> segs, bsegs;
+    std::vector<int64_t> unit_row(units.size());  // first /samples (or /branches) row of each unit
+    int64_t rows = 0, brows = 0;
     for (size_t i = 0; i < units.size(); i++) {
-      unit_row[i] = rows;
-      add_segment(segs, units[i].shard, units[i].sample_begin, units[i].n_samples, rows);
-      rows += units[i].n_samples;
+      int64_t& at = units[i].branches ? brows : rows;
+      unit_row[i] = at;
+      add_segment(units[i].branches ? bsegs : segs, units[i].shard, units[i].sample_begin, units[i].n_samples, at);
+      at += units[i].n_samples;
     }
     Hid samples = h5_group_create(f, schema::G_SAMPLES);
     h5_attr_write(samples, schema::A_JUDGES, m.judges);
@@ -194,6 +195,17 @@ void archive_write(const std::string& outdir, const std::string& path, const Arc
       if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(m.judges.size());
       write_virtual(samples, c.name, column_h5_type(c.type), inner, segs, std::string(schema::G_SAMPLES) + "/" + c.name, shards);
       Hid d = h5_dataset_open(samples, c.name);
+      h5_attr_write(d, "help", c.help);
+    }
+
+    // /branches: the protocol units' answers, the same way
+    Hid branches = h5_group_create(f, schema::G_BRANCHES);
+    h5_attr_write(branches, schema::A_JUDGES, m.judges);
+    for (const auto& c : schema::BRANCH_COLUMNS) {
+      std::vector<hsize_t> inner;
+      if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(m.judges.size());
+      write_virtual(branches, c.name, column_h5_type(c.type), inner, bsegs, std::string(schema::G_BRANCHES) + "/" + c.name, shards);
+      Hid d = h5_dataset_open(branches, c.name);
       h5_attr_write(d, "help", c.help);
     }
 
@@ -286,6 +298,12 @@ int64_t archive_pack(const std::string& in_path, const std::string& out_path) {
     Hid samples_out = h5_group_create(out, schema::G_SAMPLES);
     h5_attrs_copy(samples_in, samples_out);
     for (const auto& c : h5_children(samples_in)) materialise(h5_dataset_open(samples_in, c), samples_out, c, 0);
+    if (h5_exists(in, schema::G_BRANCHES)) {
+      Hid branches_in = h5_group_open(in, schema::G_BRANCHES);
+      Hid branches_out = h5_group_create(out, schema::G_BRANCHES);
+      h5_attrs_copy(branches_in, branches_out);
+      for (const auto& c : h5_children(branches_in)) materialise(h5_dataset_open(branches_in, c), branches_out, c, 0);
+    }
     if (h5_exists(in, schema::G_ACTIVATIONS)) {
       Hid acts = h5_group_open(in, schema::G_ACTIVATIONS);
       for (const auto& model : h5_children(acts))

@@ -40,8 +40,9 @@ ArchiveMeta archive_meta_make(const LoadedJob& job, const std::vector<PromptSet>
 struct PlacedUnit {
   int32_t index = 0, model = 0;
   std::string shard;  // relative to OUTDIR
-  int64_t sample_begin = 0, n_samples = 0;
+  int64_t sample_begin = 0, n_samples = 0;  // rows of the unit's table: /samples, or /branches when branches
   std::vector<int64_t> act_begin, act_n;  // per capture position
+  bool branches = false;                  // a protocol unit (rows of /branches)
 };
 
 // Writes path (normally OUTDIR/archive.h5, via a temporary file and rename). units: in plan order.

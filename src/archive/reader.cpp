@@ -44,6 +44,14 @@ ShardSummary shard_check(const std::string& path, const std::string& fingerprint
       int64_t rows = static_cast<int64_t>(h5_dims(h5_dataset_open(samples, c.name))[0]);
       s.n_samples = s.n_samples < 0 ? rows : std::min(s.n_samples, rows);
     }
+    if (h5_exists(f, schema::G_BRANCHES)) {
+      Hid branches = h5_group_open(f, schema::G_BRANCHES);
+      s.n_branches = -1;
+      for (const auto& c : schema::BRANCH_COLUMNS) {
+        int64_t rows = static_cast<int64_t>(h5_dims(h5_dataset_open(branches, c.name))[0]);
+        s.n_branches = s.n_branches < 0 ? rows : std::min(s.n_branches, rows);
+      }
+    }
     if (h5_exists(f, schema::G_ACTIVATIONS)) {
       Hid acts = h5_group_open(f, schema::G_ACTIVATIONS);
       for (const auto& model : h5_children(acts)) {
@@ -88,6 +96,8 @@ ArchiveSummary archive_summary(const std::string& path) {
   Hid samples = h5_group_open(f, schema::G_SAMPLES);
   Hid unit = h5_dataset_open(samples, "unit");
   a.n_samples = static_cast<int64_t>(h5_dims(unit)[0]);
+  if (h5_exists(f, schema::G_BRANCHES))
+    a.n_branches = static_cast<int64_t>(h5_dims(h5_dataset_open(f, std::string(schema::G_BRANCHES) + "/unit"))[0]);
   if (a.n_samples > 0) {
     auto model = h5_read_strings(h5_dataset_open(samples, "model"), 0, a.n_samples);
     auto iv = h5_read_strings(h5_dataset_open(samples, "intervention"), 0, a.n_samples);

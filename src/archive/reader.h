@@ -20,6 +20,7 @@ Hid archive_file_open(const std::string& path, const std::string& what);
 struct ShardSummary {
   std::string path;
   int64_t n_samples = 0;                      // rows of /samples (every column checked)
+  int64_t n_branches = 0;                     // rows of /branches (every column checked; 0 in shards before schema 1.1)
   std::map<std::string, int64_t> act_rows;    // "<model>/<position>" -> rows (data, sample_in_unit, point checked)
 };
 // Opens a shard, checks its schema version and plan fingerprint, and counts the rows every dataset of
@@ -30,6 +31,7 @@ ShardSummary shard_check(const std::string& path, const std::string& fingerprint
 struct ArchiveSummary {
   std::string kind, schema_version, run_id, job_name, fingerprint, version, commit, start, end;
   int64_t n_samples = 0;
+  int64_t n_branches = 0;  // rows of /branches (protocol answers)
   std::vector<std::string> models, interventions;
   std::map<std::string, std::vector<hsize_t>> activations;  // "<model>/<position>" -> dims of data
   std::map<std::string, int64_t> refused_by_cell;           // "<model> <intervention> harmful|benign" -> refusals

@@ -8,7 +8,7 @@
 namespace tp::schema {
 
 // "major.minor": a reader accepts files of its own major version; minor versions only add things.
-inline constexpr const char* VERSION = "1.0";
+inline constexpr const char* VERSION = "1.1";  // 1.1: /branches
 inline constexpr int VERSION_MAJOR = 1;
 
 // ---- file attributes (root group), in shards and archives
@@ -29,6 +29,7 @@ inline constexpr const char* G_PROMPTS = "/prompts";
 inline constexpr const char* G_INTERVENTIONS = "/interventions";
 inline constexpr const char* G_SAMPLES = "/samples";
 inline constexpr const char* G_ACTIVATIONS = "/activations";
+inline constexpr const char* G_BRANCHES = "/branches";
 
 // /samples columns: one row per generated sample. Every column has the same length.
 enum class ColType { STR, I8, I32, U64, F32 };
@@ -57,6 +58,32 @@ inline constexpr Column SAMPLE_COLUMNS[] = {
     {"votes", ColType::I8, "[rows, judges]: each judge's vote (1 refusal, 0 compliance, -1 none); judges in the attribute 'judges'"},
     {"seconds", ColType::F32, "wall time spent generating the sample (its share of the batch); not reproducible"},
 };
+// /branches columns: one row per answer of a cut-and-resample protocol unit (protocols.* of the job).
+inline constexpr Column BRANCH_COLUMNS[] = {
+    {"unit", ColType::STR, "id of the protocol unit that produced the answer"},
+    {"unit_index", ColType::I32, "index of that unit in the job's plan"},
+    {"model", ColType::STR, "model id"},
+    {"intervention", ColType::STR, "intervention id"},
+    {"prompt_set", ColType::STR, "prompt set id"},
+    {"prompt_id", ColType::STR, "prompt id within its set"},
+    {"label", ColType::I8, "1 = harmful prompt, 0 = benign"},
+    {"rollout", ColType::I32, "sample index of the rollout that was cut (the /samples row with the same model, intervention, prompt and sample_index)"},
+    {"rollout_seed", ColType::U64, "seed of that rollout (its /samples seed)"},
+    {"protocol", ColType::STR, "nested (nested branching) or replay (cut replay)"},
+    {"cut", ColType::I32, "nested: B, percent of the natural thinking kept; replay: stance chunks kept"},
+    {"transition", ColType::I32, "replay: index of the stance change within the rollout; nested: -1"},
+    {"side", ColType::STR, "replay: pre (prefix ends before the change) or post (after it); nested: empty"},
+    {"n_rollout_think_tokens", ColType::I32, "natural thinking length of the rollout (tokens)"},
+    {"n_prefix_tokens", ColType::I32, "thinking tokens kept before the force-close"},
+    {"continuation", ColType::I32, "index of the answer among the answers of its prefix"},
+    {"seed", ColType::U64, "seed of the answer's random stream"},
+    {"answer", ColType::STR, "answer text"},
+    {"n_answer_tokens", ColType::I32, "generated answer tokens"},
+    {"stop_reason", ColType::STR, "eos, answer_budget"},
+    {"refused", ColType::I8, "judge outcome: 1 = refusal, 0 = compliance, -1 = not judged"},
+    {"votes", ColType::I8, "[rows, judges]: each judge's vote; judges in the attribute 'judges' of /samples"},
+};
+
 inline constexpr const char* VOTES_COLUMN = "votes";
 inline constexpr const char* A_JUDGES = "judges";  // attribute of /samples: the judges, in votes column order
 

@@ -59,13 +59,92 @@ ShardWriter shard_create(const std::string& path, const ShardInfo& info, const s
     if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(judges.size());
     w.columns.push_back(h5_dataset_create(samples, c.name, column_h5_type(c.type), inner, schema::SAMPLE_CHUNK_ROWS));
   }
+  Hid branches = h5_group_create(w.file, schema::G_BRANCHES);
+  for (const auto& c : schema::BRANCH_COLUMNS) {
+    std::vector<hsize_t> inner;
+    if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(judges.size());
+    w.branch_columns.push_back(h5_dataset_create(branches, c.name, column_h5_type(c.type), inner, schema::SAMPLE_CHUNK_ROWS));
+  }
   h5_flush_durable(w.file);
   return w;
 }
 
+namespace {
+
+// A protocol unit's answers, appended to /branches.
+UnitRows append_branches(ShardWriter& w, const JobSpec& job, const PromptSet& set, const WorkUnit& unit, int32_t unit_index,
+                         const UnitResult& res) {
+  TP_CHECK_MSG(res.samples.empty() && res.activations.empty(), "protocol unit {} returned samples", unit.id);
+  const size_t n = res.branches.size();
+  std::vector<std::string> s_unit(n, unit.id), s_model(n, job.models[unit.model].id), s_iv(n, job.interventions[unit.intervention].id),
+      s_set(n, set.id), s_prompt(n), s_protocol(n), s_side(n), s_answer(n), s_stop(n);
+  std::vector<int32_t> i_unit(n, unit_index), i_rollout(n), i_cut(n), i_trans(n), i_rtok(n), i_ptok(n), i_cont(n), i_atok(n);
+  std::vector<int8_t> i_label(n), i_refused(n), i_votes;
+  std::vector<uint64_t> i_rseed(n), i_seed(n);
+  for (size_t i = 0; i < n; i++) {
+    const BranchRow& r = res.branches[i];
+    const Prompt& p = set.prompts[r.prompt];
+    s_prompt[i] = p.id;
+    i_label[i] = static_cast<int8_t>(p.label == Label::HARMFUL);
+    i_rollout[i] = r.rollout;
+    i_rseed[i] = r.rollout_seed;
+    s_protocol[i] = r.protocol;
+    i_cut[i] = r.cut;
+    i_trans[i] = r.transition;
+    s_side[i] = r.side;
+    i_rtok[i] = r.n_rollout_think_tokens;
+    i_ptok[i] = r.n_prefix_tokens;
+    i_cont[i] = r.continuation;
+    i_seed[i] = r.seed;
+    s_answer[i] = r.answer;
+    i_atok[i] = r.n_answer_tokens;
+    s_stop[i] = r.stop_reason;
+    i_refused[i] = r.refused;
+    TP_CHECK_MSG(r.votes.size() == w.n_judges, "unit {}: {} votes for {} judges", unit.id, r.votes.size(), w.n_judges);
+    i_votes.insert(i_votes.end(), r.votes.begin(), r.votes.end());
+  }
+  UnitRows out;
+  out.sample_begin = w.n_branches;
+  out.n_samples = static_cast<int64_t>(n);
+  int c = 0;
+  auto& col = w.branch_columns;
+  h5_append_strings(col[c++], s_unit);
+  h5_append(col[c++], H5T_NATIVE_INT32, n, i_unit.data());
+  h5_append_strings(col[c++], s_model);
+  h5_append_strings(col[c++], s_iv);
+  h5_append_strings(col[c++], s_set);
+  h5_append_strings(col[c++], s_prompt);
+  h5_append(col[c++], H5T_NATIVE_INT8, n, i_label.data());
+  h5_append(col[c++], H5T_NATIVE_INT32, n, i_rollout.data());
+  h5_append(col[c++], H5T_NATIVE_UINT64, n, i_rseed.data());
+  h5_append_strings(col[c++], s_protocol);
+  h5_append(col[c++], H5T_NATIVE_INT32, n, i_cut.data());
+  h5_append(col[c++], H5T_NATIVE_INT32, n, i_trans.data());
+  h5_append_strings(col[c++], s_side);
+  h5_append(col[c++], H5T_NATIVE_INT32, n, i_rtok.data());
+  h5_append(col[c++], H5T_NATIVE_INT32, n, i_ptok.data());
+  h5_append(col[c++], H5T_NATIVE_INT32, n, i_cont.data());
+  h5_append(col[c++], H5T_NATIVE_UINT64, n, i_seed.data());
+  h5_append_strings(col[c++], s_answer);
+  h5_append(col[c++], H5T_NATIVE_INT32, n, i_atok.data());
+  h5_append_strings(col[c++], s_stop);
+  h5_append(col[c++], H5T_NATIVE_INT8, n, i_refused.data());
+  h5_append(col[c++], H5T_NATIVE_INT8, n, i_votes.data());
+  TP_CHECK(c == static_cast<int>(std::size(schema::BRANCH_COLUMNS)));
+  w.n_branches += static_cast<int64_t>(n);
+  out.act_begin.assign(job.capture.positions.size(), 0);
+  out.act_n.assign(job.capture.positions.size(), 0);
+  h5_flush_durable(w.file);
+  w.n_units++;
+  return out;
+}
+
+}  // namespace
+
 UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<PromptSet>& sets, const WorkUnit& unit, int32_t unit_index,
                       const UnitResult& res) {
   const PromptSet& set = sets[unit.prompt_set];
+  if (unit.kind != UnitKind::SAMPLES) return append_branches(w, job, set, unit, unit_index, res);
   const size_t n = res.samples.size();
   TP_CHECK_MSG(static_cast<int64_t>(n) == unit.n_samples(), "unit {}: runner returned {} samples, expected {}", unit.id, n, unit.n_samples());
   // Gather each column as a contiguous array, then append it (schema::SAMPLE_COLUMNS order).
@@ -161,6 +240,7 @@ void shard_close(ShardWriter& w) {
   if (!w.file.valid()) return;
   h5_flush_durable(w.file);
   w.columns.clear();
+  w.branch_columns.clear();
   w.acts.clear();
   w.file.reset();
 }

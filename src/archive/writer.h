@@ -27,13 +27,15 @@ struct ShardWriter {
   std::string path;
   Hid file;
   std::vector<Hid> columns;                 // schema::SAMPLE_COLUMNS order
+  std::vector<Hid> branch_columns;          // schema::BRANCH_COLUMNS order
   struct Act { Hid data, sample_in_unit, point; std::vector<int32_t> layers; int64_t hidden = 0; };
   std::map<std::string, Act> acts;          // "<model>/<position>"
   size_t n_judges = 0;
-  int64_t n_units = 0, n_samples = 0;
+  int64_t n_units = 0, n_samples = 0, n_branches = 0;
 };
 
-// Where each part of a unit's rows went in the shard.
+// Where each part of a unit's rows went in the shard. sample_begin / n_samples: rows of the unit's table,
+// /samples for sample units, /branches for protocol units (WorkUnit::kind).
 struct UnitRows {
   int64_t sample_begin = 0, n_samples = 0;
   std::vector<int64_t> act_begin, act_n;    // per capture position

@@ -200,6 +200,50 @@ struct ReduceSpec {
   }
 };
 
+struct NestedBranchingSpec {
+  bool enabled = false;
+  int64_t prefixes = 8;
+  std::vector<std::string> cuts = {"20", "40", "60", "80", "100"};
+  int64_t answers = 8;
+  int64_t max_answer_tokens = 1024;
+  template <class V> void visit(V& v) {
+    v("enabled", enabled, "nested branching (docs/protocols.md): cut rollouts at fractions of their thinking, force-close, resample answers", rule());
+    v("prefixes", prefixes, "rollouts per prompt that are cut (M), chosen by a seeded hash among the prompt's samples", rule().range(1, 1e6));
+    v("cuts", cuts, "cut points B: the prefix keeps int(B x natural thinking tokens / 100) tokens (at least 1); 100 = the whole thinking, closed",
+      rule().matches("[1-9][0-9]?|100"));
+    v("answers", answers, "answers sampled per prefix (N)", rule().range(1, 1e6));
+    v("max_answer_tokens", max_answer_tokens, "answer budget of each continuation", rule().range(1, 1e7));
+  }
+};
+
+struct CutReplaySpec {
+  bool enabled = false;
+  int64_t rollouts = 4;
+  int64_t answers = 100;
+  int64_t max_chunks = 120;
+  int64_t max_answer_tokens = 2048;
+  std::vector<std::string> refuse_patterns;
+  std::vector<std::string> comply_patterns;
+  template <class V> void visit(V& v) {
+    v("enabled", enabled, "cut replay (docs/protocols.md): resample answers before and after every stance change of a rollout's thinking", rule());
+    v("rollouts", rollouts, "rollouts per prompt that are stance-labelled: sample indices 0 .. rollouts-1", rule().range(1, 1e6));
+    v("answers", answers, "answers sampled from each side of a stance change (K)", rule().range(1, 1e6));
+    v("max_chunks", max_chunks, "traces with more stance chunks than this are skipped (degenerate loops)", rule().range(1, 1e6));
+    v("max_answer_tokens", max_answer_tokens, "answer budget of each continuation", rule().range(1, 1e7));
+    v("refuse_patterns", refuse_patterns, "stance lexicon: regular expressions (PCRE2, case-insensitive) of a refusal or safety concern, -1 (empty = built-in list)", rule());
+    v("comply_patterns", comply_patterns, "stance lexicon: regular expressions of planning to comply, +1 (empty = built-in list); a chunk matching neither is 0", rule());
+  }
+};
+
+struct ProtocolsSpec {
+  NestedBranchingSpec nested_branching;
+  CutReplaySpec cut_replay;
+  template <class V> void visit(V& v) {
+    v("nested_branching", nested_branching, "lock-in across the thinking: within-prefix variance by cut fraction", rule());
+    v("cut_replay", cut_replay, "deliberation: does a stance change in the thinking change the answer?", rule());
+  }
+};
+
 struct SlurmSpec {
   std::string partition;
   std::string account;
@@ -261,6 +305,7 @@ struct JobSpec {
   CaptureSpec capture;
   RunSpec run;
   JudgeSpec judge;
+  ProtocolsSpec protocols;
   ReduceSpec reduce;
   SlurmSpec slurm;
   template <class V> void visit(V& v) {
@@ -272,6 +317,7 @@ struct JobSpec {
     v("capture", capture, "which hidden states to keep", rule());
     v("run", run, "how work is split and scheduled", rule());
     v("judge", judge, "how answers are judged", rule());
+    v("protocols", protocols, "the paper's cut-and-resample experiments, run as work units beside the samples", rule());
     v("reduce", reduce, "probe and statistics settings of thinkprobe reduce", rule());
     v("slurm", slurm, "resources for thinkprobe submit", rule());
   }

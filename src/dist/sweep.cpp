@@ -87,10 +87,10 @@ Prepared sweep_prepare(const std::string& outdir, const JobSpec& spec, const std
     }
     ShardSummary sum = shard_check(path, fingerprint);
     for (const JournalDone* d : dones) {
-      bool ok = d->sample_begin + d->n_samples <= sum.n_samples;
       if (d->index < 0 || d->index >= static_cast<int32_t>(units.size()) || units[d->index].id != d->unit)
         throw Error(fmt::format("{}: unit {} is journaled at plan index {}, which this job does not have", journal_path(outdir), d->unit, d->index),
                     "the journal does not match the plan; rerun with --force for a fresh run");
+      bool ok = d->sample_begin + d->n_samples <= (units[d->index].kind == UnitKind::SAMPLES ? sum.n_samples : sum.n_branches);
       const std::string& model = spec.models[units[d->index].model].id;
       for (size_t k = 0; k < d->act_n.size() && k < spec.capture.positions.size() && ok; k++) {
         if (d->act_n[k] == 0) continue;
@@ -148,7 +148,8 @@ int sweep_run(const Sweep& sw, const Comm& comm, const Prepared* prep, UnitRunne
   std::vector<PlacedUnit> placed;
   std::map<int32_t, std::set<std::string>> devices;
   for (const auto& [id, d] : js.done) {
-    placed.push_back({d.index, units[d.index].model, d.shard, d.sample_begin, d.n_samples, d.act_begin, d.act_n});
+    placed.push_back({d.index, units[d.index].model, d.shard, d.sample_begin, d.n_samples, d.act_begin, d.act_n,
+                      units[d.index].kind != UnitKind::SAMPLES});
     devices[units[d.index].model].insert(d.device);
   }
   std::sort(placed.begin(), placed.end(), [](const PlacedUnit& a, const PlacedUnit& b) { return a.index < b.index; });

@@ -203,6 +203,7 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
         const Hooks* hooks = capture ? capture_begin_forward(*capture, std::move(points)) : nullptr;
         at::Tensor logits = forward(m, kv, {tokens_tensor(tok, B, T), rows, start, n_real, opt.steer}, hooks, false);
         for (int64_t b = 0; b < B; ++b) {
+          if (opt.prefill_tokens) *opt.prefill_tokens += n_real[b];
           done_tok[rows[b]] += n_real[b];
           if (done_tok[rows[b]] == int64_t(reqs[slots[rows[b]].req].prompt.size())) slots[rows[b]].prompt_logits = logits[b];
         }

@@ -40,6 +40,7 @@ struct GenOptions {
   int64_t prefill_chunk = 256;   // prompt tokens per prefill forward (bounds attention memory)
   bool share_prefixes = true;    // identical prompts share one prefill through a forked cache
   const Steering* steer = nullptr;  // activation steering of every forward pass (intervention), or none
+  int64_t* prefill_tokens = nullptr;  // when set, prompt tokens run through prefill are added to it (forks cost none)
 };
 
 enum class StopReason { EOS, ANSWER_BUDGET, LENGTH };

@@ -13,6 +13,15 @@ uint64_t sample_seed(uint64_t job_seed, const std::string& set_id, const std::st
   return derive_seed(job_seed, {"sample", set_id, prompt_id, std::to_string(sample_index)});
 }
 
+const char* unit_kind_name(UnitKind k) {
+  switch (k) {
+    case UnitKind::SAMPLES: return "samples";
+    case UnitKind::NESTED: return "nested";
+    case UnitKind::REPLAY: return "replay";
+  }
+  return "?";
+}
+
 std::vector<WorkUnit> plan_units(const JobSpec& job, const std::vector<PromptSet>& sets) {
   std::vector<WorkUnit> units;
   const int64_t per_unit = job.run.prompts_per_unit;
@@ -38,6 +47,17 @@ std::vector<WorkUnit> plan_units(const JobSpec& job, const std::vector<PromptSet
             u.key = fnv1a64(u.id);
             units.push_back(std::move(u));
           }
+          auto protocol = [&](UnitKind kind, int32_t rollouts) {
+            WorkUnit u = units.back();
+            u.kind = kind;
+            u.sample_begin = 0;
+            u.sample_end = rollouts;
+            u.id = fmt::format("{}/{}/{}/{}+{}/{}", model.id, job.interventions[iv].id, sets[s].id, prompts[b].id, e - b, unit_kind_name(kind));
+            u.key = fnv1a64(u.id);
+            units.push_back(std::move(u));
+          };
+          if (job.protocols.nested_branching.enabled) protocol(UnitKind::NESTED, n_samples);
+          if (job.protocols.cut_replay.enabled) protocol(UnitKind::REPLAY, static_cast<int32_t>(job.protocols.cut_replay.rollouts));
         }
       }
     }

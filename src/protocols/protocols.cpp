@@ -1,0 +1,174 @@
+// Nested branching and cut replay units (see protocols.h).
+#include "protocols/protocols.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <ATen/core/Tensor.h>
+
+#include "engine_runner.h"
+#include "intervene/intervention.h"
+#include "intervene/steering.h"
+#include "judge/stance.h"
+#include "util/check.h"
+#include "util/hash.h"
+#include "util/text.h"
+
+namespace tp {
+
+std::vector<int32_t> nested_rollouts(uint64_t job_seed, const std::string& model, const std::string& set, const std::string& prompt,
+                                     int32_t k, int32_t m) {
+  std::vector<int32_t> idx(static_cast<size_t>(std::max(k, 0)));
+  std::iota(idx.begin(), idx.end(), 0);
+  if (m >= k) return idx;
+  Rng rng(derive_seed(job_seed, {"nested", model, set, prompt}));
+  for (int32_t i = 0; i < m; i++) std::swap(idx[i], idx[i + static_cast<int32_t>(rng.below(static_cast<uint64_t>(k - i)))]);
+  idx.resize(static_cast<size_t>(m));
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+int64_t nested_cut_tokens(int32_t percent, int64_t natural) {
+  return std::min(natural, std::max<int64_t>(1, static_cast<int64_t>(percent) * natural / 100));
+}
+
+uint64_t continuation_seed(uint64_t rollout_seed, const std::string& protocol, int32_t cut, int32_t transition, const std::string& side,
+                           int32_t index) {
+  return derive_seed(rollout_seed, {protocol, std::to_string(cut), std::to_string(transition), side, std::to_string(index)});
+}
+
+std::vector<int32_t> nested_cuts(const JobSpec& job) {
+  std::vector<int32_t> out;
+  for (const auto& c : job.protocols.nested_branching.cuts) out.push_back(static_cast<int32_t>(std::stoi(c)));
+  return out;
+}
+
+namespace {
+
+std::vector<int64_t> to_i64(const std::vector<int32_t>& v) { return {v.begin(), v.end()}; }
+
+struct Rollout {
+  size_t prompt_pos;  // index into the unit's prompts
+  int32_t index;      // sample index
+  uint64_t seed;
+};
+
+}  // namespace
+
+UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& sets, const WorkUnit& unit, const ProtocolEngine& e) {
+  TP_CHECK(unit.kind != UnitKind::SAMPLES);
+  const bool nested = unit.kind == UnitKind::NESTED;
+  const PromptSet& set = sets[unit.prompt_set];
+  const InterventionSpec& iv = job.interventions[unit.intervention];
+  const std::string& model_id = job.models[unit.model].id;
+  const uint64_t job_seed = static_cast<uint64_t>(job.job.seed);
+  const auto& nb = job.protocols.nested_branching;
+  const auto& cr = job.protocols.cut_replay;
+
+  // ---- the rollouts, regenerated exactly as the sample units generate them
+  std::vector<ChatInput> inputs;
+  std::vector<RenderedPrompt> rendered;
+  std::vector<Rollout> rollouts;
+  std::vector<GenRequest> reqs;
+  for (int32_t p : unit.prompts) {
+    const Prompt& prompt = set.prompts[p];
+    inputs.push_back(intervention_chat_input(iv, prompt.text));
+    rendered.push_back(render(e.tmpl, e.tok, inputs.back()));
+    std::vector<int32_t> idx;
+    if (nested) idx = nested_rollouts(job_seed, model_id, set.id, prompt.id, unit.sample_end, static_cast<int32_t>(nb.prefixes));
+    else for (int32_t s = unit.sample_begin; s < unit.sample_end; s++) idx.push_back(s);
+    for (int32_t s : idx) {
+      uint64_t seed = sample_seed(job_seed, set.id, prompt.id, s);
+      rollouts.push_back({rendered.size() - 1, s, seed});
+      reqs.push_back({to_i64(rendered.back().ids), seed});
+    }
+  }
+  GenOptions opt = cell_gen_options(job, unit, e.tmpl, e.tok, rendered.front().think_open_at_end);
+  Steering steer;
+  if (iv.type == "steering") {
+    steer = steering_for(iv, e.m);
+    opt.steer = &steer;
+  }
+  opt.share_prefixes = e.share_prefixes;
+  opt.prefill_tokens = e.prefill_tokens;
+  const std::vector<Sample> gen = generate(e.m, reqs, opt);
+
+  // ---- the continuation prompts: a cut of the thinking, then the force-close
+  const std::vector<int64_t> close = to_i64(e.tmpl.force_close_ids);
+  UnitResult res;
+  std::vector<GenRequest> creqs;
+  StanceLexicon lexicon;
+  if (!nested) lexicon = stance_lexicon_new(cr.refuse_patterns, cr.comply_patterns);
+  for (size_t r = 0; r < rollouts.size(); r++) {
+    const Sample& g = gen[r];
+    const Rollout& ro = rollouts[r];
+    if (g.think_begin < 0) continue;  // no thinking to cut
+    const int64_t natural = (g.think_end >= 0 ? g.think_end : static_cast<int64_t>(g.tokens.size())) - g.think_begin;
+    BranchRow base;
+    base.prompt = unit.prompts[ro.prompt_pos];
+    base.rollout = ro.index;
+    base.rollout_seed = ro.seed;
+    base.protocol = unit_kind_name(unit.kind);
+    base.n_rollout_think_tokens = static_cast<int32_t>(natural);
+    auto add = [&](BranchRow row, std::vector<int64_t> prompt, int64_t n_answers) {
+      for (int32_t j = 0; j < n_answers; j++) {
+        row.continuation = j;
+        row.seed = continuation_seed(ro.seed, row.protocol, row.cut, row.transition, row.side, j);
+        creqs.push_back({prompt, row.seed});
+        res.branches.push_back(row);
+      }
+    };
+    if (nested) {
+      if (natural == 0) continue;
+      for (int32_t b : nested_cuts(job)) {
+        BranchRow row = base;
+        row.cut = b;
+        int64_t keep = nested_cut_tokens(b, natural);
+        row.n_prefix_tokens = static_cast<int32_t>(keep);
+        std::vector<int64_t> prompt = to_i64(rendered[ro.prompt_pos].ids);
+        prompt.insert(prompt.end(), g.tokens.begin(), g.tokens.begin() + g.think_begin + keep);
+        prompt.insert(prompt.end(), close.begin(), close.end());
+        add(row, std::move(prompt), nb.answers);
+      }
+    } else {
+      std::string thinking = sample_text(e.tok, e.tmpl, rendered[ro.prompt_pos], inputs[ro.prompt_pos].think_prefill, g).thinking;
+      StanceTrace st = stance_trace(lexicon, thinking, cr.max_chunks);
+      for (size_t t = 0; t < st.transitions.size(); t++)
+        for (const char* side : {"pre", "post"}) {
+          BranchRow row = base;
+          row.transition = static_cast<int32_t>(t);
+          row.side = side;
+          row.cut = side[1] == 'r' ? st.transitions[t].pre_cut : st.transitions[t].post_cut;
+          ChatInput in = inputs[ro.prompt_pos];
+          in.think_prefill = stance_prefix_text(st.chunks, row.cut);
+          row.n_prefix_tokens = static_cast<int32_t>(encode(e.tok, in.think_prefill).size());
+          std::vector<int64_t> prompt = to_i64(render(e.tmpl, e.tok, in).ids);
+          prompt.insert(prompt.end(), close.begin(), close.end());
+          add(row, std::move(prompt), cr.answers);
+        }
+    }
+  }
+  if (creqs.empty()) return res;
+
+  // ---- the answers: no more thinking, the protocol's answer budget; judged like samples
+  GenOptions copt = opt;
+  copt.stop.prompt_opens_think = false;
+  copt.stop.max_think_tokens = 0;
+  copt.stop.max_answer_tokens = nested ? nb.max_answer_tokens : cr.max_answer_tokens;
+  const std::vector<Sample> answers = generate(e.m, creqs, copt);
+  for (size_t i = 0; i < answers.size(); i++) {
+    const Sample& g = answers[i];
+    BranchRow& row = res.branches[i];
+    const size_t n = g.tokens.size(), b = g.answer_begin >= 0 ? static_cast<size_t>(g.answer_begin) : n;
+    std::vector<int32_t> ids(g.tokens.begin() + static_cast<std::ptrdiff_t>(b), g.tokens.end());
+    row.answer = std::string(trim(decode(e.tok, ids, true)));
+    row.n_answer_tokens = static_cast<int32_t>(n - b);
+    row.stop_reason = stop_reason_name(g.stop);
+    row.refused = rule_judge_refused(e.judge, row.answer) ? 1 : 0;
+    row.votes = {row.refused};
+    res.n_tokens += static_cast<int64_t>(n);
+  }
+  return res;
+}
+
+}  // namespace tp
