@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Draws the report of `thinkprobe reduce`: reads results.json, writes one self-contained report.html
-(plots as base64 PNGs: probe AUROC by layer, ASR vs ORR per intervention, the refusal valley; tables of
+(plots as base64 PNGs: probe AUROC by layer, ASR vs ORR per intervention, the refusal valley, within-prefix
+variance vs cut; the deliberation cells; tables of
 the settings, counts, behaviour by source and category, and every note on what could not be measured).
 Usage: plot_report.py RESULTS.json REPORT.html. Called by thinkprobe reduce; needs matplotlib (Agg).
 It computes nothing new: every number shown is in results.json."""
@@ -89,6 +90,46 @@ def valley_plot(c):
     return png(fig)
 
 
+def lockin_plot(cells):
+    """Within-prefix variance vs cut percent, one line per cell, with the random reference."""
+    cells = [c for c in cells if len(c.get("within_prefix", [])) > 1]
+    if not cells:
+        return ""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for c in cells:
+        pts = sorted((p["cut_percent"], v(p["variance"]), ci(p["variance"], "lo"), ci(p["variance"], "hi")) for p in c["within_prefix"])
+        xs = [p[0] for p in pts]
+        ax.plot(xs, [p[1] for p in pts], marker="o", label=cell_name(c))
+        ax.fill_between(xs, [p[2] for p in pts], [p[3] for p in pts], alpha=0.15)
+    ref = cells[0]["within_prefix"][-1]["random_reference"]
+    if ref is not None:
+        ax.axhline(ref, color="grey", lw=0.8, ls="--", label=f"random ({ref:.3f})")
+    ax.set(xlabel="thinking kept before the force-close (% of its tokens; 0 = none)", ylabel="within-prefix variance 4q(1-q)",
+           ylim=(0, 1), title="Where the outcome locks: variance of resampled answers vs cut")
+    ax.legend(fontsize=7)
+    return png(fig)
+
+
+def deliberation_table(cells, pooled):
+    rows = ""
+    for c in cells:
+        d = c.get("deliberation")
+        if not d:
+            continue
+        s, o = d["summary"], c.get("oscillations", {})
+        share = "n/a" if s["share_locked"] is None else f'{s["share_locked"]:.3f}'
+        rows += (f'<tr><td>{html.escape(cell_name(c))}</td><td>{s["n"]}</td><td>{s["locked_not_sig"]}</td><td>{s["locked_sig"]}</td>'
+                 f'<td>{s["wavering_not_sig"]}</td><td>{s["wavering_sig"]}</td><td>{share}</td><td>{o.get("per_trace") or 0:.3f}</td></tr>')
+    if not rows:
+        return ""
+    share = "n/a" if not pooled or pooled.get("share_locked") is None else f'{pooled["share_locked"]:.3f} of {pooled["n"]}'
+    return ("<h2>Deliberation (cut replay)</h2><p>Stance changes in the thinking, answers resampled before and after; "
+            f"Fisher exact, Holm-corrected per cell. Share of changes when the outcome was already locked, pooled: <b>{share}</b> "
+            "(paper: ~74%).</p><table><tr><th>cell</th><th>changes</th><th>locked, not sig. (theater)</th><th>locked, sig. (hard flip)</th>"
+            "<th>wavering, not sig. (noise)</th><th>wavering, sig. (soft causal)</th><th>share locked</th><th>changes per trace</th></tr>"
+            f"{rows}</table>")
+
+
 def behaviour_table(c):
     rows = "".join(
         f'<tr><td>{b["metric"].upper()}</td><td>{b["by"]}</td><td>{html.escape(b.get("key", ""))}</td>'
@@ -115,7 +156,7 @@ def main(results_path, out_path):
     parts = [f"<h1>thinkprobe reduce</h1><p>archive <code>{html.escape(r.get('archive', ''))}</code>, "
              f"thinkprobe {html.escape(r['thinkprobe_version'])}, {len(cells)} model &times; intervention cells. "
              "Every number here is in results.json; hover 'n/a' for the reason.</p>",
-             "<h2>ASR vs ORR</h2>", tradeoff_plot(cells)]
+             "<h2>ASR vs ORR</h2>", tradeoff_plot(cells), lockin_plot(cells), deliberation_table(cells, r.get("deliberation_pooled"))]
     for c in cells:
         n = c.get("n", {})
         parts.append(f"<h2>{html.escape(cell_name(c))}</h2><p>" +

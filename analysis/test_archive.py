@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Reads a thinkprobe archive with h5py alone, as a user without thinkprobe would, and checks the contract
 of schemas/archive.md: attributes, metadata groups, one /samples row per sample with equal-length columns,
+/branches rows (protocol answers) whose rollouts carry their samples' seeds,
 activation shapes [rows, layers, hidden] with row -> sample and layer lists that agree with /samples.
 
 usage: test_archive.py ARCHIVE.h5 [PACKED.h5]
@@ -65,6 +66,30 @@ def read_archive(path):
     check(set(zip(cols["prompt_set"], cols["prompt_id"])) <= prompts, f"{path}: samples name prompts not in /prompts")
     check(set(np.unique(cols["refused"])) <= {-1, 0, 1}, f"{path}: refused values")
 
+    # /branches (schema 1.1): one row per protocol answer; its rollout is a sample of the same seed
+    if "branches" in f:
+        b = f["branches"]
+        nb = b["unit"].shape[0]
+        for name, d in b.items():
+            check(d.shape[0] == nb, f"{path}: /branches/{name} has {d.shape[0]} rows, unit has {nb}")
+            check("help" in d.attrs, f"{path}: /branches/{name} has no help attribute")
+        check(b["votes"].shape == (nb, len(s.attrs["judges"])), f"{path}: /branches votes shape {b['votes'].shape}")
+        bc = {k: b[k][:] for k in b.keys()}
+        check(set(np.unique(bc["protocol"])) <= {b"nested", b"replay"}, f"{path}: /branches protocol values")
+        check(np.all(np.diff(bc["unit_index"]) >= 0), f"{path}: /branches units not in plan order")
+        check(set(np.unique(bc["refused"])) <= {-1, 0, 1}, f"{path}: /branches refused values")
+        bkeys = set(zip(bc["unit"], bc["prompt_id"], bc["rollout"], bc["cut"], bc["transition"], bc["side"], bc["continuation"]))
+        check(len(bkeys) == nb, f"{path}: duplicate /branches rows")
+        check(set(zip(bc["prompt_set"], bc["prompt_id"])) <= prompts, f"{path}: /branches names prompts not in /prompts")
+        seeds = {(ps, pid, k): sd for ps, pid, k, sd in zip(cols["prompt_set"], cols["prompt_id"], cols["sample_index"], cols["seed"])}
+        for ps, pid, k, sd in zip(bc["prompt_set"], bc["prompt_id"], bc["rollout"], bc["rollout_seed"]):
+            if (ps, pid, k) in seeds:
+                check(seeds[(ps, pid, k)] == sd, f"{path}: /branches rollout seed of {pid}#{k} is not its sample's seed")
+        nested = bc["protocol"] == b"nested"
+        check(np.all((bc["cut"][nested] >= 1) & (bc["cut"][nested] <= 100) & (bc["transition"][nested] == -1)), f"{path}: nested cut / transition")
+        check(np.all(bc["n_prefix_tokens"][nested] <= bc["n_rollout_think_tokens"][nested]), f"{path}: nested prefix longer than its rollout")
+        check(set(bc["side"][~nested]) <= {b"pre", b"post"}, f"{path}: replay sides")
+
     acts = {}
     for model in f.get("activations", {}).values():
         for g in model.values():
@@ -98,6 +123,8 @@ if len(sys.argv) > 2:
     packed.visititems(no_virtual)
     for k in cols:
         check(np.array_equal(cols[k], pcols[k]), f"packed /samples/{k} differs")
+    for k in archive.get("branches", {}):
+        check(np.array_equal(archive["branches"][k][:], packed["branches"][k][:]), f"packed /branches/{k} differs")
     check(sorted(acts) == sorted(pacts), "packed activation groups")
     for k in acts:
         for a, b in zip(acts[k], pacts[k]):

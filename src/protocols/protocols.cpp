@@ -119,11 +119,13 @@ UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& s
       }
     };
     if (nested) {
-      if (natural == 0) continue;
+      // an end-of-turn inside the thinking counts toward its length (as in /samples) but is never kept
+      const int64_t cuttable = natural - (g.think_end < 0 && g.stop == StopReason::EOS ? 1 : 0);
+      if (cuttable <= 0) continue;
       for (int32_t b : nested_cuts(job)) {
         BranchRow row = base;
         row.cut = b;
-        int64_t keep = nested_cut_tokens(b, natural);
+        int64_t keep = std::min(cuttable, nested_cut_tokens(b, natural));
         row.n_prefix_tokens = static_cast<int32_t>(keep);
         std::vector<int64_t> prompt = to_i64(rendered[ro.prompt_pos].ids);
         prompt.insert(prompt.end(), g.tokens.begin(), g.tokens.begin() + g.think_begin + keep);

@@ -35,6 +35,8 @@ SampleTable read_sample_table(hid_t file, const std::string& path) {
   t.prompt_id = strings(s, "prompt_id", n);
   t.label = int8s(s, "label", n);
   t.refused = int8s(s, "refused", n);
+  t.sample_index.resize(n);
+  h5_read_rows(h5_dataset_open(s, "sample_index"), H5T_NATIVE_INT32, 0, n, t.sample_index.data());
   auto vdims = h5_dims(h5_dataset_open(s, schema::VOTES_COLUMN));
   t.n_judges = vdims.size() > 1 ? static_cast<int64_t>(vdims[1]) : 1;
   t.votes = int8s(s, schema::VOTES_COLUMN, n, t.n_judges);

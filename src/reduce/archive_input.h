@@ -15,6 +15,7 @@ struct SampleTable {
   int64_t n = 0;
   std::vector<std::string> model, intervention, prompt_set, prompt_id, source, category;
   std::vector<int8_t> label, refused;  // 1 harmful / 0 benign; judge outcome 1 / 0 / -1 not judged
+  std::vector<int32_t> sample_index;   // the sample's index among its prompt's samples
   std::vector<int8_t> votes;           // [n, n_judges]
   int64_t n_judges = 0;
   std::vector<std::string> models, interventions;  // distinct values, in order of first appearance

@@ -8,8 +8,10 @@
 #include <set>
 
 #include "archive/reader.h"
+#include "archive/schema.h"
 #include "reduce/archive_input.h"
 #include "reduce/behaviour.h"
+#include "reduce/lockin_cells.h"
 #include "reduce/metrics.h"
 #include "reduce/probe.h"
 #include "reduce/probe_metrics.h"
@@ -178,6 +180,11 @@ json reduce_settings_json(const ReduceSpec& spec) {
       {"probe_bootstrap", "rows; the benign group is the macro average over sources with >= min_source_refusals refusals"},
       {"balanced_accuracy", "per-fold Youden threshold on the other folds' out-of-fold scores"},
       {"valley", "norm-Fisher of refused vs complied at each think_span point, last captured layer, per prompt label"},
+      {"lockin_labels", "refused of each /branches row (the run's judge outcome); unjudged rows are left out"},
+      {"within_prefix", "4q(1-q) per prefix, q = refused share of its answers; B = 0: each prompt's samples; nested cuts: one prefix per (prompt, rollout, cut); bootstrap over prefixes (behaviour_bootstrap resamples)"},
+      {"cut_holm", "Holm-Bonferroni at alpha 0.05 over the cut pairs of one model x intervention cell; deliberation_pooled adds the cells' counts"},
+      {"locked_eps", 0.05},
+      {"oscillations", "stance lexicon of the run's protocols.cut_replay over every sample's thinking; traces over max_chunks chunks excluded"},
       {"ci_level", 0.95}};
   return s;
 }
@@ -185,6 +192,12 @@ json reduce_settings_json(const ReduceSpec& spec) {
 json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode) {
   Hid file = archive_file_open(archive_path, "archive");
   SampleTable t = read_sample_table(file, archive_path);
+  // lock-in inputs: the protocol answers, the samples' thinking, the run's stance lexicon
+  BranchTable branches = read_branch_table(file);
+  std::vector<std::string> thinking = h5_read_strings(h5_dataset_open(file, std::string(schema::G_SAMPLES) + "/thinking"), 0, t.n);
+  json replay = json::parse(h5_read_text(h5_group_open(file, schema::G_META), "job_resolved")).value("protocols", json::object()).value("cut_replay", json::object());
+  StanceLexicon lexicon = stance_lexicon_new(replay.value("refuse_patterns", std::vector<std::string>{}), replay.value("comply_patterns", std::vector<std::string>{}));
+  LockinInput lockin{branches, t, thinking, lexicon, replay.value("max_chunks", int64_t{120})};
   json cells = json::array();
   for (const auto& model : t.models) {
     std::vector<ActGroup> acts = read_act_groups(file, model);
@@ -204,6 +217,7 @@ json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, con
       const int64_t n = static_cast<int64_t>(c.samples.size());
       cj["n"] = {{"samples", n}, {"harmful", harmful}, {"benign", n - harmful}, {"judged", judged}, {"refusals", refusals}};
       cj["behaviour"] = behaviour_json(t, c, spec);
+      lockin_cell_json(lockin, model, iv, c.samples, spec, cj);
       for (const auto& g : acts) {
         if (g.position == "think_span") cj["valley"] = valley_json(file, t, c, g, span_mode);
         else probe_position(file, t, c, g, spec, cj);
@@ -211,7 +225,8 @@ json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, con
       cells.push_back(std::move(cj));
     }
   }
-  return {{"schema_version", "0.2"}, {"archive", archive_path}, {"settings", reduce_settings_json(spec)}, {"cells", cells}};
+  json pooled = lockin_pooled_json(cells);
+  return {{"schema_version", "0.2"}, {"archive", archive_path}, {"settings", reduce_settings_json(spec)}, {"cells", cells}, {"deliberation_pooled", pooled}};
 }
 
 }  // namespace tp

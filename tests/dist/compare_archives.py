@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Compares two thinkprobe archives for the rank-count determinism test: every /samples column except the
-wall times (seconds), and every activation group (data, sample, point, layers), must be identical.
+wall times (seconds), every /branches column (protocol answers), and every activation group (data, sample, point, layers), must be identical.
 The reference is the archive of the same job run with another number of ranks (or a clean run).
 usage: compare_archives.py A.h5 B.h5 [...]   exit 0 when all equal B, C, ... equal A."""
 import sys
@@ -14,6 +14,7 @@ NOT_REPRODUCIBLE = {"seconds"}
 def load(path):
     f = h5py.File(path, "r")
     out = {f"samples/{k}": d[:] for k, d in f["samples"].items() if k not in NOT_REPRODUCIBLE}
+    out.update({f"branches/{k}": d[:] for k, d in f.get("branches", {}).items()})
     for model in f.get("activations", {}).values():
         for g in model.values():
             for k, d in g.items():
