@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "engine_runner.h"
 #include "helpers.h"
 #include "judge/stance.h"
@@ -157,7 +159,10 @@ TEST_CASE("protocol units regenerate exactly the sweep's samples", "[protocols]"
   // replay: the cuts and prefix lengths the samples' own thinking implies, token for token
   Tokenizer tok = tokenizer_load(f.dir + "/model");
   StanceLexicon lx = stance_lexicon_new();
-  std::vector<std::tuple<int32_t, int32_t, int32_t, std::string, int32_t, int32_t>> want, got;
+  auto row = [](int32_t prompt, int32_t rollout, int32_t t, const std::string& side, int32_t cut, int32_t n_tok) {
+    return fmt::format("prompt {} rollout {} transition {} {} cut {} tokens {}", prompt, rollout, t, side, cut, n_tok);
+  };
+  std::vector<std::string> want, got;
   for (const SampleRow& s : samples.samples) {
     if (s.sample_index >= 2) continue;
     StanceTrace st = stance_trace(lx, s.thinking);
@@ -166,9 +171,9 @@ TEST_CASE("protocol units regenerate exactly the sweep's samples", "[protocols]"
       for (const char* side : {"pre", "post"}) {
         int32_t cut = side[1] == 'r' ? st.transitions[t].pre_cut : st.transitions[t].post_cut;
         int32_t n_tok = static_cast<int32_t>(encode(tok, stance_prefix_text(st.chunks, cut)).size());
-        for (int32_t k = 0; k < 3; k++) want.emplace_back(s.prompt, s.sample_index, static_cast<int32_t>(t), side, cut, n_tok);
+        for (int32_t k = 0; k < 3; k++) want.push_back(row(s.prompt, s.sample_index, static_cast<int32_t>(t), side, cut, n_tok));
       }
   }
-  for (const BranchRow& r : replay.branches) got.emplace_back(r.prompt, r.rollout, r.transition, r.side, r.cut, r.n_prefix_tokens);
+  for (const BranchRow& r : replay.branches) got.push_back(row(r.prompt, r.rollout, r.transition, r.side, r.cut, r.n_prefix_tokens));
   CHECK(got == want);
 }

@@ -26,8 +26,8 @@ TEST_CASE("stance: chunks pack whole sentences up to 200 characters and drop sho
   CHECK(three[0] == a);
   CHECK(three[1] == b + "b A sentence long enough to keep.");
   // a 21-character chunk is kept, a 20-character one dropped
-  CHECK(stance_chunks("abcdefghijklmnopqrst.").empty());
-  CHECK(stance_chunks("abcdefghijklmnopqrstu.").size() == 1);
+  CHECK(stance_chunks("abcdefghijklmnopqrs.").empty());
+  CHECK(stance_chunks("abcdefghijklmnopqrst.").size() == 1);
   CHECK(stance_chunks("").empty());
   // a sentence longer than 200 characters is a chunk alone
   CHECK(stance_chunks(std::string(250, 'x') + ". And then more words here.").size() == 2);
