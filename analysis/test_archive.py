@@ -77,6 +77,7 @@ def read_archive(path):
         bc = {k: b[k][:] for k in b.keys()}
         check(set(np.unique(bc["protocol"])) <= {b"nested", b"replay"}, f"{path}: /branches protocol values")
         check(np.all(np.diff(bc["unit_index"]) >= 0), f"{path}: /branches units not in plan order")
+        check(b.attrs["n_units"] >= len(set(bc["unit"])), f"{path}: /branches n_units attribute")
         check(set(np.unique(bc["refused"])) <= {-1, 0, 1}, f"{path}: /branches refused values")
         bkeys = set(zip(bc["unit"], bc["prompt_id"], bc["rollout"], bc["cut"], bc["transition"], bc["side"], bc["continuation"]))
         check(len(bkeys) == nb, f"{path}: duplicate /branches rows")

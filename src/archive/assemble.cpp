@@ -189,7 +189,8 @@ void archive_write(const std::string& outdir, const std::string& path, const Arc
     }
     Hid samples = h5_group_create(f, schema::G_SAMPLES);
     h5_attr_write(samples, schema::A_JUDGES, m.judges);
-    h5_attr_write(samples, "n_units", static_cast<int64_t>(units.size()));
+    const int64_t n_branch_units = std::count_if(units.begin(), units.end(), [](const PlacedUnit& u) { return u.branches; });
+    h5_attr_write(samples, "n_units", static_cast<int64_t>(units.size()) - n_branch_units);
     for (const auto& c : schema::SAMPLE_COLUMNS) {
       std::vector<hsize_t> inner;
       if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(m.judges.size());
@@ -201,6 +202,7 @@ void archive_write(const std::string& outdir, const std::string& path, const Arc
     // /branches: the protocol units' answers, the same way
     Hid branches = h5_group_create(f, schema::G_BRANCHES);
     h5_attr_write(branches, schema::A_JUDGES, m.judges);
+    h5_attr_write(branches, "n_units", n_branch_units);
     for (const auto& c : schema::BRANCH_COLUMNS) {
       std::vector<hsize_t> inner;
       if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(m.judges.size());
