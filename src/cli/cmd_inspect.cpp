@@ -43,7 +43,8 @@ void print_archive(const std::string& path) {
   ArchiveSummary a = archive_summary(path);
   std::printf("%s: %s, schema %s, run %s of job %s, thinkprobe %s (%s), %s .. %s\n", path.c_str(), a.kind.c_str(), a.schema_version.c_str(),
               a.run_id.c_str(), a.job_name.c_str(), a.version.c_str(), a.commit.c_str(), a.start.c_str(), a.end.c_str());
-  std::printf("samples %lld; models %s; interventions %s\n", static_cast<long long>(a.n_samples), fmt::format("{}", fmt::join(a.models, ",")).c_str(),
+  std::printf("samples %lld; protocol answers (/branches) %lld; models %s; interventions %s\n", static_cast<long long>(a.n_samples),
+              static_cast<long long>(a.n_branches), fmt::format("{}", fmt::join(a.models, ",")).c_str(),
               fmt::format("{}", fmt::join(a.interventions, ",")).c_str());
   for (const auto& [cell, n] : a.samples_by_cell)
     std::printf("  %-48s %6lld samples, refused %5.1f%%\n", cell.c_str(), static_cast<long long>(n), 100.0 * a.refused_by_cell[cell] / n);

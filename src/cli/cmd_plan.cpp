@@ -53,6 +53,7 @@ CommandRun add_plan(CLI::App& app) {
       Row& r = rows[{u.model, u.intervention, u.prompt_set}];
       const SamplingSpec& sp = s.models[u.model].sampling;
       r.units++;
+      if (u.kind != UnitKind::SAMPLES) continue;  // protocol units: their answers depend on the rollouts (docs/protocols.md)
       if (u.sample_begin == 0) r.prompts += static_cast<int64_t>(u.prompts.size());
       r.samples += u.n_samples();
       for (int32_t p : u.prompts) r.prompt_tokens += (sets[u.prompt_set].prompts[p].text.size() / 4.0 + 16) * (u.sample_end - u.sample_begin);
@@ -100,8 +101,9 @@ CommandRun add_plan(CLI::App& app) {
                 static_cast<long long>(total.samples), human(total.prompt_tokens).c_str(), human(total.max_gen_tokens).c_str());
     std::printf("\nplan fingerprint %s\n", fingerprint.c_str());
     if (o->units)
-      for (const auto& u : units) std::printf("unit %016llx %s (%lld samples)\n", static_cast<unsigned long long>(u.key), u.id.c_str(),
-                                              static_cast<long long>(u.n_samples()));
+      for (const auto& u : units)
+        std::printf("unit %016llx %s (%s)\n", static_cast<unsigned long long>(u.key), u.id.c_str(),
+                    u.kind == UnitKind::SAMPLES ? fmt::format("{} samples", u.n_samples()).c_str() : unit_kind_name(u.kind));
     return 0;
   };
 }
