@@ -177,3 +177,16 @@ TEST_CASE("protocol units regenerate exactly the sweep's samples", "[protocols]"
   for (const BranchRow& r : replay.branches) got.push_back(row(r.prompt, r.rollout, r.transition, r.side, r.cut, r.n_prefix_tokens));
   CHECK(got == want);
 }
+
+TEST_CASE("a stance pattern that does not compile is a job error with its key path", "[protocols][config]") {
+  std::string d = test::temp_dir("protocols-bad-pattern");
+  test::write_text(d + "/job.yaml", "job: {name: bad}\n"
+                                    "models: [{id: m, path: " + fixture().dir + "/model}]\n"
+                                    "prompt_sets: [{id: xs, path: " + test::shared_dir() + "/data/prompts/xstest.jsonl}]\n"
+                                    "protocols: {cut_replay: {enabled: true, comply_patterns: ['ok', '(unclosed']}}\n");
+  std::vector<Diagnostic> errors;
+  job_load(d + "/job.yaml", {}, errors);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].path == "protocols.cut_replay.comply_patterns[1]");
+  CHECK(errors[0].message.find("(unclosed") != std::string::npos);
+}

@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/job_spec.h"
+#include "judge/stance.h"
 #include "prompts/prompt_set.h"
 #include "util/check.h"
 #include "util/text.h"
@@ -363,6 +364,17 @@ void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
         at(path + ".path", fmt::format("{} is not a Hugging Face checkpoint folder: it has no {}", m.path, join(missing, ", ")));
     }
   }
+  // stance lexicon patterns compile here, not first on a worker
+  const CutReplaySpec& cr = s.protocols.cut_replay;
+  for (const auto& [key, list] : {std::pair{"refuse_patterns", &cr.refuse_patterns}, std::pair{"comply_patterns", &cr.comply_patterns}})
+    for (size_t i = 0; i < list->size(); i++) {
+      try {
+        stance_lexicon_new(key[0] == 'r' ? std::vector<std::string>{(*list)[i]} : std::vector<std::string>{},
+                           key[0] == 'c' ? std::vector<std::string>{(*list)[i]} : std::vector<std::string>{});
+      } catch (const Error& e) {
+        at(fmt::format("protocols.cut_replay.{}[{}]", key, i), e.what());
+      }
+    }
   if (s.job.output_dir.empty() && !s.job.name.empty())
     s.job.output_dir = (fs::path(job.dir) / "out" / s.job.name).lexically_normal().string();
 
