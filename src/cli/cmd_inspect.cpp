@@ -29,10 +29,11 @@ void print_journal(const std::string& outdir) {
                 a.contains("end") ? ("ended " + a["end"].get<std::string>()).c_str() : "not finished (running, or killed)",
                 a.value("ranks", 0), fmt::format("{}", fmt::join(a.value("hosts", std::vector<std::string>{}), ",")).c_str());
   }
-  int64_t samples = 0;
-  for (const auto& [id, d] : js.done) samples += d.n_samples;
-  std::printf("units done %zu / %lld, samples %lld, failed in the last attempt %zu\n", js.done.size(), static_cast<long long>(total),
-              static_cast<long long>(samples), js.failed.size());
+  int64_t samples = 0, answers = 0;  // protocol units (ids ending /nested, /replay) journal /branches rows
+  auto ends_with = [](const std::string& s, const std::string& x) { return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0; };
+  for (const auto& [id, d] : js.done) (ends_with(id, "/nested") || ends_with(id, "/replay") ? answers : samples) += d.n_samples;
+  std::printf("units done %zu / %lld, samples %lld, protocol answers %lld, failed in the last attempt %zu\n", js.done.size(),
+              static_cast<long long>(total), static_cast<long long>(samples), static_cast<long long>(answers), js.failed.size());
   for (const auto& f : js.failed) std::printf("  failed %s after %d tries: %s\n", f.unit.c_str(), f.tries, f.error.c_str());
   if (fs::exists(outdir + "/shards"))
     for (const auto& e : fs::directory_iterator(outdir + "/shards"))

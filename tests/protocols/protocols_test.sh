@@ -45,6 +45,7 @@ YAML
 mpirun -np 3 "$TP" run job.yaml job.output_dir=out3 > log3 2>&1 || { cat log3; fail "3-rank run"; }
 "$PY" "$SRC/tests/dist/compare_archives.py" out1/archive.h5 out3/archive.h5 || fail "1-rank and 3-rank archives differ"
 "$PY" "$SRC/analysis/test_archive.py" out3/archive.h5 || fail "archive contract"
+"$TP" inspect out1 | grep -q "samples 24, protocol answers [1-9]" || { "$TP" inspect out1; fail "inspect counts"; }
 "$TP" reduce out1 > reduce.log 2>&1 || { cat reduce.log; fail "reduce"; }
 
 "$PY" - out1/archive.h5 out1/reduce/results.json "$SRC/schemas/results.schema.json" <<'PYEOF' || fail "lock-in reference check"
