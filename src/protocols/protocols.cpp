@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <numeric>
 
-#include <ATen/core/Tensor.h>
-
 #include "engine_runner.h"
 #include "intervene/intervention.h"
 #include "intervene/steering.h"
