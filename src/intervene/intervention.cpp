@@ -13,11 +13,12 @@ namespace tp {
 
 namespace {
 
-enum class ParamKind { TEXT, COUNT, NUMBER, LAYERS };
+enum class ParamKind { TEXT, COUNT, NUMBER, NONNEG, LAYERS };  // NONNEG: a number >= 0
 struct Param {
   const char* name;
   ParamKind kind;
   bool required;
+  int64_t min = 0;  // COUNT: smallest value
 };
 struct TypeInfo {
   const char* name;
@@ -35,6 +36,11 @@ const std::vector<TypeInfo>& table() {
       {"think_budget", {{"tokens", ParamKind::COUNT, true}}},
       {"steering", {{"file", ParamKind::TEXT, true}, {"tensor", ParamKind::TEXT, false}, {"alpha", ParamKind::NUMBER, true},
                     {"layers", ParamKind::LAYERS, true}}},
+      {"extended_thinking", {{"ratio", ParamKind::NONNEG, false}}},
+      {"saferemind", {{"text", ParamKind::TEXT, false}, {"window", ParamKind::COUNT, false, 2}, {"alpha", ParamKind::NONNEG, false},
+                      {"max_injections", ParamKind::COUNT, false}}},
+      {"psr", {{"prompt", ParamKind::TEXT, false}, {"every", ParamKind::COUNT, false, 1}, {"reflect_tokens", ParamKind::COUNT, false, 1},
+               {"max_rounds", ParamKind::COUNT, false}}},
   };
   return t;
 }
@@ -76,10 +82,12 @@ std::vector<std::string> intervention_check(const std::string& type, const nlohm
     }
     if (p->kind == ParamKind::TEXT && (!value.is_string() || value.get<std::string>().empty()))
       problems.push_back(fmt::format("params.{}: expected a non-empty string, got {}", key, value.dump()));
-    if (p->kind == ParamKind::COUNT && (!value.is_number_integer() || value.get<int64_t>() < 0))
-      problems.push_back(fmt::format("params.{}: expected an integer >= 0, got {}", key, value.dump()));
+    if (p->kind == ParamKind::COUNT && (!value.is_number_integer() || value.get<int64_t>() < p->min))
+      problems.push_back(fmt::format("params.{}: expected an integer >= {}, got {}", key, p->min, value.dump()));
     if (p->kind == ParamKind::NUMBER && !value.is_number())
       problems.push_back(fmt::format("params.{}: expected a number, got {}", key, value.dump()));
+    if (p->kind == ParamKind::NONNEG && (!value.is_number() || value.get<double>() < 0))
+      problems.push_back(fmt::format("params.{}: expected a number >= 0, got {}", key, value.dump()));
     if (p->kind == ParamKind::LAYERS && !value.is_number_integer() &&
         !(value.is_string() && std::regex_match(value.get<std::string>(), std::regex("-?[0-9]+(:-?[0-9]+)?"))))
       problems.push_back(fmt::format("params.{}: expected a layer index or a range a:b (end exclusive), got {}", key, value.dump()));
