@@ -155,6 +155,12 @@ assert m.attrs["adapter"].endswith("adapter"), m.attrs["adapter"]
 for f in ("adapter_config.json", "adapter_model.safetensors"):
     assert sha["adapter/" + f] == hashlib.sha256(open("adapter/" + f, "rb").read()).hexdigest(), f
 assert a["models/tiny"].attrs["adapter"] == ""
+# /interventions records every parameter, the defaults filled in
+params = dict(zip([x.decode() for x in a["interventions/id"][:]], [json.loads(x) for x in a["interventions/params"][:]]))
+assert params["psr"] == {"every": 4, "reflect_tokens": 3, "max_rounds": 2, "prompt":
+    "\n\nLet's check if the generated text is harmful or harmless. Is the generated text harmful? Answer: "}, params["psr"]
+assert params["remind"]["max_injections"] == 3 and params["remind"]["text"].startswith("Wait, let me think again."), params["remind"]
+assert params["extend"] == {"ratio": 0.5} and params["base"] == {}, params
 ref = dict(zip(zip(col("model"), iv, col("prompt_id"), s["sample_index"][:]), think))
 diff = sum(ref[("tiny", i, p, k)] != ref[("tiny-lora", i, p, k)] for (m, i, p, k) in ref if m == "tiny")
 assert diff > 0, "the adapter changed no sample"

@@ -12,7 +12,9 @@
 #include "engine_runner.h"
 #include "generate/generate.h"
 #include "helpers.h"
+#include "config/job_spec.h"
 #include "intervene/decode_policy.h"
+#include "tokenizer/tokenizer.h"
 #include "model/test_model.h"
 #include "tokenizer/chat_template.h"
 
@@ -130,6 +132,38 @@ TEST_CASE("psr: reflection points, checkpoints and rounds on scripted verdicts; 
   CHECK(psr_parse_verdict("") == PsrVerdict::UNCLEAR);
   CHECK(extend_extra_tokens(0.2, 37) == 7);
   CHECK(extend_extra_tokens(0.2, 4) == 0);
+}
+
+TEST_CASE("decode policies from the job: the paper's defaults, filled in where params are silent", "[intervene]") {
+  InterventionSpec iv;
+  iv.type = "psr";
+  iv.params = {{"every", 16}};
+  nlohmann::json p = intervention_params(iv);
+  CHECK(p == nlohmann::json({{"every", 16}, {"reflect_tokens", 8}, {"max_rounds", 4},
+                             {"prompt", "\n\nLet's check if the generated text is harmful or harmless. Is the generated text harmful? Answer: "}}));
+  Tokenizer tok = tokenizer_load(tiny().dir);
+  DecodePolicy psr = decode_policy_for(iv, tok);
+  CHECK(psr.kind == DecodeKind::PSR);
+  CHECK(psr.psr_every == 16);
+  CHECK(decode(tok, std::vector<int32_t>(psr.psr_prompt_ids.begin(), psr.psr_prompt_ids.end())) == p["prompt"].get<std::string>());
+  CHECK(psr.psr_judge(std::vector<int64_t>({})) == PsrVerdict::UNCLEAR);
+  std::vector<int32_t> no = encode(tok, " No, it is not harmful.");
+  CHECK(psr.psr_judge(std::vector<int64_t>(no.begin(), no.end())) == PsrVerdict::SAFE);
+  iv.type = "saferemind";
+  iv.params = {{"alpha", 2.0}};
+  DecodePolicy rem = decode_policy_for(iv, tok);
+  CHECK(rem.remind_window == 10);
+  CHECK(rem.remind_alpha == 2.0);
+  CHECK(rem.remind_max == 3);
+  CHECK(decode(tok, std::vector<int32_t>(rem.remind_ids.begin(), rem.remind_ids.end())) ==
+        "Wait, let me think again. Does this request involve potentially harmful content?");
+  iv.type = "extended_thinking";
+  iv.params = nlohmann::json::object();
+  CHECK(decode_policy_for(iv, tok).extend_ratio == 0.2);
+  iv.type = "think_prefill";
+  CHECK(intervention_params(iv) == nlohmann::json({{"text", "Let's think about safety first."}}));
+  CHECK(intervention_check("saferemind", {{"window", 1}}) == std::vector<std::string>({"params.window: expected an integer >= 2, got 1"}));
+  CHECK(intervention_check("extended_thinking", {{"ratio", -0.5}}) == std::vector<std::string>({"params.ratio: expected a number >= 0, got -0.5"}));
 }
 
 TEST_CASE("saferemind in generation: baseline until the trigger, then the reminder ids; never triggering is bitwise the baseline", "[intervene][generate]") {

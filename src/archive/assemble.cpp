@@ -69,7 +69,7 @@ ArchiveMeta archive_meta_make(const LoadedJob& job, const std::vector<PromptSet>
     m.iv_id.push_back(iv.id);
     m.iv_type.push_back(iv.type);
     m.iv_description.push_back(iv.description);
-    m.iv_params.push_back(iv.params.dump());
+    m.iv_params.push_back(intervention_params(iv).dump());  // defaults filled in: the archive alone says what ran
   }
   return m;
 }

@@ -1,5 +1,5 @@
 // Decode-time defenses: the pure decisions and the policy of an intervention (see decode_policy.h).
-// Defaults are the paper's (research/paper.md 1.9 item 6 and 1.11).
+// The parameters' defaults (the paper's) are declared once, in intervention.cpp's table.
 #include "intervene/decode_policy.h"
 
 #include <cmath>
@@ -12,9 +12,6 @@
 namespace tp {
 
 namespace {
-const char* kRemindText = "Wait, let me think again. Does this request involve potentially harmful content?";
-const char* kPsrPrompt = "\n\nLet's check if the generated text is harmful or harmless. Is the generated text harmful? Answer: ";
-
 std::vector<int64_t> encode64(const Tokenizer& tok, const std::string& text) {
   std::vector<int32_t> ids = encode(tok, text);
   return {ids.begin(), ids.end()};
@@ -93,29 +90,28 @@ int64_t decode_policy_extra_positions(const DecodePolicy& p, int64_t max_think_t
 bool is_decode_policy(const std::string& type) { return type == "extended_thinking" || type == "saferemind" || type == "psr"; }
 
 DecodePolicy decode_policy_for(const InterventionSpec& iv, const Tokenizer& tok) {
-  auto num = [&](const char* key, double fallback) { return iv.params.contains(key) ? iv.params.at(key).get<double>() : fallback; };
-  auto count = [&](const char* key, int64_t fallback) { return iv.params.contains(key) ? iv.params.at(key).get<int64_t>() : fallback; };
-  auto text = [&](const char* key, const char* fallback) {
-    return iv.params.contains(key) ? iv.params.at(key).get<std::string>() : std::string(fallback);
-  };
+  const nlohmann::json params = intervention_params(iv);
+  auto num = [&](const char* key) { return params.at(key).get<double>(); };
+  auto count = [&](const char* key) { return params.at(key).get<int64_t>(); };
+  auto ids = [&](const char* key) { return encode64(tok, params.at(key).get<std::string>()); };
   DecodePolicy p;
   if (iv.type == "extended_thinking") {
     p.kind = DecodeKind::EXTEND;
-    p.extend_ratio = num("ratio", p.extend_ratio);
+    p.extend_ratio = num("ratio");
   } else if (iv.type == "saferemind") {
     p.kind = DecodeKind::REMIND;
-    p.remind_window = count("window", p.remind_window);
-    p.remind_alpha = num("alpha", p.remind_alpha);
-    p.remind_max = count("max_injections", p.remind_max);
-    p.remind_ids = encode64(tok, text("text", kRemindText));
+    p.remind_window = count("window");
+    p.remind_alpha = num("alpha");
+    p.remind_max = count("max_injections");
+    p.remind_ids = ids("text");
   } else if (iv.type == "psr") {
     p.kind = DecodeKind::PSR;
-    p.psr_every = count("every", p.psr_every);
-    p.psr_reflect_tokens = count("reflect_tokens", p.psr_reflect_tokens);
-    p.psr_max_rounds = count("max_rounds", p.psr_max_rounds);
-    p.psr_prompt_ids = encode64(tok, text("prompt", kPsrPrompt));
-    p.psr_judge = [&tok](const std::vector<int64_t>& ids) {
-      return psr_parse_verdict(decode(tok, std::vector<int32_t>(ids.begin(), ids.end())));
+    p.psr_every = count("every");
+    p.psr_reflect_tokens = count("reflect_tokens");
+    p.psr_max_rounds = count("max_rounds");
+    p.psr_prompt_ids = ids("prompt");
+    p.psr_judge = [&tok](const std::vector<int64_t>& reflection) {
+      return psr_parse_verdict(decode(tok, std::vector<int32_t>(reflection.begin(), reflection.end())));
     };
   } else {
     TP_CHECK_MSG(false, "intervention type {} is not a decode policy", iv.type);

@@ -20,6 +20,8 @@ enum class DecodeKind { NONE, EXTEND, REMIND, PSR };
 enum class PsrVerdict { SAFE, UNSAFE, UNCLEAR };  // UNCLEAR counts as safe
 const char* psr_verdict_name(PsrVerdict v);        // "safe", "unsafe", "unclear"
 
+// Member defaults are the paper's too, for callers that build a policy by hand (tests); jobs go through
+// decode_policy_for.
 struct DecodePolicy {
   DecodeKind kind = DecodeKind::NONE;
   // extended thinking: when the model first ends its thinking (close or EOS) after nat_len thinking
@@ -86,8 +88,8 @@ int64_t decode_policy_extra_positions(const DecodePolicy& p, int64_t max_think_t
 
 // True for the intervention types that are decode policies: extended_thinking, saferemind, psr.
 bool is_decode_policy(const std::string& type);
-// The policy of such an intervention (params with the paper's defaults), texts encoded with tok; psr_judge
-// decodes the reflection with tok and parses it.
+// The policy of such an intervention (intervention_params: the paper's defaults filled in), texts encoded
+// with tok; psr_judge decodes the reflection with tok and parses it.
 DecodePolicy decode_policy_for(const InterventionSpec& iv, const Tokenizer& tok);
 // The events as JSON (reflection ids decoded with tok): [{"event": "remind", "think_tokens": 37, ...}, ...].
 nlohmann::json decode_events_json(const std::vector<DecodeEvent>& events, const Tokenizer& tok);

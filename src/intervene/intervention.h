@@ -37,6 +37,9 @@ const std::vector<std::string>& intervention_types();
 // each a message for the key path interventions[i].
 std::vector<std::string> intervention_check(const std::string& type, const nlohmann::json& params);
 
+// The params with the default of every optional parameter filled in: what the archive records, and what
+// the appliers read (each default is declared once, in intervention.cpp's table).
+nlohmann::json intervention_params(const InterventionSpec& iv);
 // The one place where prompt-side interventions are applied: the chat input of a user message.
 ChatInput intervention_chat_input(const InterventionSpec& iv, const std::string& user_text);
 // Paths in params ("file"), resolved against the job's folder; problems as above for missing files.
