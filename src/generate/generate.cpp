@@ -168,7 +168,7 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
   // ---- decode policy (opt.policy): its decisions are intervene/decode_policy.h's; here the mechanics
   const DecodePolicy* pol = opt.policy;
   std::vector<int64_t> close_and_eos = r.eos_ids;  // extended thinking bans these until its force-close
-  close_and_eos.push_back(r.think_close_id);
+  if (r.think_close_id >= 0) close_and_eos.push_back(r.think_close_id);
   // PSR: a reflection token of slot s. When the reflection is complete, the verdict decides how much of the
   // output to keep, and the reflection itself is always cut away.
   auto reflect = [&](Seq& s, const TokenDraw& d, bool forced) {
@@ -205,7 +205,7 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
       }
     }
     accept(s, o, d, forced, r);
-    if (pol && pol->kind == DecodeKind::PSR && !forced && s.phase == Phase::THINK && s.pending.empty() &&
+    if (pol && pol->kind == DecodeKind::PSR && !forced && !s.done && s.phase == Phase::THINK && s.pending.empty() &&
         psr_should_reflect(*pol, s.psr, s.n_think)) {
       s.reflect_mark = int64_t(o.tokens.size());
       s.pending.assign(pol->psr_prompt_ids.begin(), pol->psr_prompt_ids.end());
