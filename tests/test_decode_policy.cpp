@@ -3,13 +3,15 @@
 // canned reflections). In generation on a tiny random checkpoint, the reference is the baseline run of the
 // same request: a policy leaves the stream bitwise equal up to its trigger, which the test finds on the
 // baseline by itself, and then changes it exactly as specified (forced reminder ids, a banned close for
-// int(r x nat_len) tokens, reflections cut away). Batched runs equal runs alone with each policy on.
+// int(r x nat_len) tokens, reflections cut away). Batched runs equal runs alone with each policy on. With
+// capture, PSR's rewinds leave the states of the kept thinking: those of one fresh forward over it.
 #include <ATen/ATen.h>  // before Catch: c10 defines CHECK too
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "engine_runner.h"
+#include "capture/recorder.h"
 #include "generate/generate.h"
 #include "helpers.h"
 #include "config/job_spec.h"
@@ -284,4 +286,56 @@ TEST_CASE("psr: reflections are cut away; safe verdicts leave the baseline, unsa
   CHECK(s.tokens != base.tokens);  // the regenerated thinking drew on from the sample's stream
   CHECK(s.think_end - s.think_begin == 40 + 1);  // the budget still holds: 40 tokens, the forced 10, then the close
   check_batched_equals_alone(m, o);
+}
+
+TEST_CASE("psr with capture: the thinking states are those of the kept text (rewound rows dropped)", "[intervene][generate][capture]") {
+  const Model& m = tiny().m;
+  GenOptions o = options(0.9, 40);
+  o.stop.eos_ids = {};  // the thinking always runs to the budget
+  const GenRequest req = requests()[2];
+  CapturePlan plan;
+  plan.layers = {1};
+  plan.positions = capture_bit(CapturePos::THINK_FIRST) | capture_bit(CapturePos::THINK_SPAN);
+  plan.span_points = 41;  // the whole thinking: 40 sampled tokens and the force-close's first token
+  plan.dtype = "float32";
+  auto run = [&](const GenOptions& g, Sample* s) {
+    CaptureRecorder rec;
+    capture_recorder_init(rec, plan, m.cfg.n_layer);
+    *s = generate(m, {req}, g, &rec)[0];
+    return std::make_pair(rec.samples[0].at[int(CapturePos::THINK_FIRST)], rec.samples[0].at[int(CapturePos::THINK_SPAN)]);
+  };
+  Sample base, safe, backtracked;
+  auto [first0, span0] = run(o, &base);
+  DecodePolicy p;
+  p.kind = DecodeKind::PSR;
+  p.psr_every = 8, p.psr_reflect_tokens = 3, p.psr_max_rounds = 3;
+  p.psr_prompt_ids = {60, 61, 62, 63};
+  int calls = 0;
+  p.psr_judge = [&](const std::vector<int64_t>&) { return PsrVerdict::SAFE; };
+  o.policy = &p;
+  auto [first1, span1] = run(o, &safe);
+  REQUIRE(safe.tokens == base.tokens);
+  CHECK(at::equal(first0, first1));  // every reflection rewound, every state recaptured as it was
+  CHECK(at::equal(span0, span1));
+
+  p.psr_judge = [&](const std::vector<int64_t>&) { return ++calls % 2 ? PsrVerdict::UNSAFE : PsrVerdict::SAFE; };
+  auto [first2, span2] = run(o, &backtracked);
+  REQUIRE(backtracked.events.size() > 2);
+  INFO("stop " << stop_reason_name(backtracked.stop) << " n " << backtracked.tokens.size());
+  REQUIRE(backtracked.think_end - backtracked.think_begin == 41);
+  // reference: one forward over the prompt and the kept output, states at the thinking positions
+  std::vector<int64_t> ids = req.prompt;
+  ids.insert(ids.end(), backtracked.tokens.begin(), backtracked.tokens.begin() + backtracked.think_end);
+  const int64_t P = int64_t(req.prompt.size()), T = int64_t(ids.size());
+  KVCache kv = kv_cache_new(m.cfg, 1, T, m.dtype, m.device);
+  Hooks hooks;
+  hooks.want_resid = {0, 1};
+  hooks.want_final_norm = true;
+  at::Tensor resid, final;
+  hooks.observe = [&](HookSite site, int64_t, const at::Tensor& x) { (site == HookSite::FINAL_NORM ? final : resid) = x[0].clone(); };
+  forward(m, kv, {at::tensor(ids, at::kLong).view({1, T}), {0}, {0}, {T}, nullptr}, &hooks, true);
+  at::Tensor ref = at::stack({resid, final}, 1).narrow(0, P + backtracked.think_begin, 41);  // [41, 2, C]
+  CHECK(at::allclose(span2, ref, 1e-4, 1e-4));
+  CHECK(at::allclose(first2, ref[0], 1e-4, 1e-4));
+  CHECK_FALSE(at::allclose(span2, span0, 1e-4, 1e-4));  // the regenerated thinking is another text
 }
