@@ -65,6 +65,9 @@ def read_archive(path):
     prompts = set(zip(f["prompts/prompt_set"][:], f["prompts/id"][:]))
     check(set(zip(cols["prompt_set"], cols["prompt_id"])) <= prompts, f"{path}: samples name prompts not in /prompts")
     check(set(np.unique(cols["refused"])) <= {-1, 0, 1}, f"{path}: refused values")
+    events = [json.loads(x) for x in cols["events"]]  # schema 1.1: what decode-time defenses did, per sample
+    check(all(isinstance(e, list) and all(x.get("event") in ("extend", "remind", "reflect", "backtrack") for x in e) for e in events),
+          f"{path}: /samples/events is not a JSON list of known events in every row")
 
     # /branches (schema 1.1): one row per protocol answer; its rollout is a sample of the same seed
     if "branches" in f:

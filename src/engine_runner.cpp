@@ -13,9 +13,11 @@
 #include "capture/capture_plan.h"
 #include "capture/recorder.h"
 #include "generate/generate.h"
+#include "intervene/decode_policy.h"
 #include "intervene/intervention.h"
 #include "intervene/steering.h"
 #include "judge/rule_judge.h"
+#include "model/lora.h"
 #include "model/transformer.h"
 #include "model/weights.h"
 #include "protocols/protocols.h"
@@ -127,6 +129,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     at::ScalarType dtype = dtype_from_name(spec.dtype, device);
     auto t0 = std::chrono::steady_clock::now();
     held->m = std::make_unique<Model>(model_load(spec.path, dtype, device));
+    if (!spec.adapter.empty()) lora_merge(*held->m, spec.adapter);
     held->tok = tokenizer_load(spec.path);
     held->tmpl = chat_template_for(spec.path, held->tok);
     held->model = model;
@@ -166,6 +169,11 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
       steer = steering_for(iv, m);
       opt.steer = &steer;
     }
+    DecodePolicy policy;
+    if (is_decode_policy(iv.type)) {
+      policy = decode_policy_for(iv, held->tok);
+      opt.policy = &policy;
+    }
 
     CapturePlan plan = capture_plan_from_spec(job.capture, m.cfg.n_layer);
     CaptureRecorder rec;
@@ -187,6 +195,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
       row.stop_reason = std::string(g.think_forced_close ? "think_budget," : "") + stop_reason_name(g.stop);
       row.refused = rule_judge_refused(*judge, row.answer) ? 1 : 0;
       row.votes = {row.refused};
+      row.events = decode_events_json(g.events, held->tok).dump();
       res.n_tokens += static_cast<int64_t>(n);
     }
     // Captured states: one block per capture position, rows in sample order.

@@ -25,6 +25,7 @@ struct SampleRow {
   std::string stop_reason;   // eos, think_budget, answer_budget
   int8_t refused = -1;       // 1 refusal, 0 compliance, -1 not judged
   std::vector<int8_t> votes; // one per judge (job_judges order)
+  std::string events = "[]"; // what a decode-time defense did (JSON array, intervene/decode_policy.h)
   float seconds = 0;
 };
 

@@ -12,6 +12,7 @@
 #include "archive/reader.h"
 #include "archive/schema.h"
 #include "archive/writer.h"
+#include "model/lora.h"
 #include "util/build_info.h"
 #include "util/check.h"
 #include "util/hash.h"
@@ -47,6 +48,12 @@ ArchiveMeta archive_meta_make(const LoadedJob& job, const std::vector<PromptSet>
       mm.files.push_back(f);
       mm.sha256.push_back(sha256_file((fs::path(spec.path) / f).string()));
     }
+    mm.adapter = spec.adapter;
+    if (!spec.adapter.empty())
+      for (const auto& f : lora_files(spec.adapter)) {  // the merged model's content: base files and adapter files
+        mm.files.push_back("adapter/" + f);
+        mm.sha256.push_back(sha256_file((fs::path(spec.adapter) / f).string()));
+      }
     m.models.push_back(std::move(mm));
   }
   for (const auto& set : sets)
@@ -62,7 +69,7 @@ ArchiveMeta archive_meta_make(const LoadedJob& job, const std::vector<PromptSet>
     m.iv_id.push_back(iv.id);
     m.iv_type.push_back(iv.type);
     m.iv_description.push_back(iv.description);
-    m.iv_params.push_back(iv.params.dump());
+    m.iv_params.push_back(intervention_params(iv).dump());  // defaults filled in: the archive alone says what ran
   }
   return m;
 }
@@ -143,6 +150,7 @@ void write_meta(hid_t f, const ArchiveMeta& m) {
   for (const auto& mm : m.models) {
     Hid g = h5_group_create(f, std::string(schema::G_MODELS) + "/" + mm.id);
     h5_attr_write(g, "path", mm.path);
+    h5_attr_write(g, "adapter", mm.adapter);
     h5_attr_write(g, "dtype", mm.dtype);
     h5_attr_write(g, "device_kind", mm.device_kind);
     h5_write_text(g, "config_json", mm.config_json);

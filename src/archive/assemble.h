@@ -22,8 +22,8 @@ struct ArchiveMeta {
   std::string run_id, fingerprint, job_name, job_yaml, job_resolved, start_time, end_time;
   nlohmann::json attempts = nlohmann::json::array();  // per attempt: number, start, end, ranks, hosts by rank
   struct Model {
-    std::string id, path, config_json, dtype, device_kind;
-    std::vector<std::string> files, sha256;  // tokenizer.json and every *.safetensors, with their sha256
+    std::string id, path, config_json, dtype, device_kind, adapter;
+    std::vector<std::string> files, sha256;  // tokenizer.json, every *.safetensors, adapter/<file> of a LoRA adapter; sha256 each
   };
   std::vector<Model> models;
   std::vector<std::string> judges, positions;

@@ -8,7 +8,7 @@
 namespace tp::schema {
 
 // "major.minor": a reader accepts files of its own major version; minor versions only add things.
-inline constexpr const char* VERSION = "1.1";  // 1.1: /branches
+inline constexpr const char* VERSION = "1.1";  // 1.1: /branches, /samples/events, models' adapter
 inline constexpr int VERSION_MAJOR = 1;
 
 // ---- file attributes (root group), in shards and archives
@@ -56,6 +56,7 @@ inline constexpr Column SAMPLE_COLUMNS[] = {
     {"stop_reason", ColType::STR, "eos, think_budget (thinking force-closed, then answered), answer_budget"},
     {"refused", ColType::I8, "judge outcome: 1 = refusal, 0 = compliance, -1 = not judged"},
     {"votes", ColType::I8, "[rows, judges]: each judge's vote (1 refusal, 0 compliance, -1 none); judges in the attribute 'judges'"},
+    {"events", ColType::STR, "what a decode-time defense did, JSON array: extend, remind, reflect (with the reflection's text), backtrack; [] when nothing"},
     {"seconds", ColType::F32, "wall time spent generating the sample (its share of the batch); not reproducible"},
 };
 // /branches columns: one row per answer of a cut-and-resample protocol unit (protocols.* of the job).

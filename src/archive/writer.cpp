@@ -149,7 +149,7 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
   TP_CHECK_MSG(static_cast<int64_t>(n) == unit.n_samples(), "unit {}: runner returned {} samples, expected {}", unit.id, n, unit.n_samples());
   // Gather each column as a contiguous array, then append it (schema::SAMPLE_COLUMNS order).
   std::vector<std::string> s_unit(n, unit.id), s_model(n, job.models[unit.model].id), s_iv(n, job.interventions[unit.intervention].id),
-      s_set(n, set.id), s_prompt(n), s_think(n), s_answer(n), s_stop(n);
+      s_set(n, set.id), s_prompt(n), s_think(n), s_answer(n), s_stop(n), s_events(n);
   std::vector<int32_t> i_unit(n, unit_index), i_sample(n), i_ptok(n), i_ttok(n), i_atok(n);
   std::vector<int8_t> i_label(n), i_refused(n), i_votes;
   std::vector<uint64_t> i_seed(n);
@@ -171,6 +171,7 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
     i_refused[i] = r.refused;
     TP_CHECK_MSG(r.votes.size() == n_judges, "unit {}: {} votes for {} judges", unit.id, r.votes.size(), n_judges);
     i_votes.insert(i_votes.end(), r.votes.begin(), r.votes.end());
+    s_events[i] = r.events;
     f_sec[i] = r.seconds;
   }
   UnitRows out;
@@ -194,6 +195,7 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
   h5_append_strings(w.columns[c++], s_stop);
   h5_append(w.columns[c++], H5T_NATIVE_INT8, n, i_refused.data());
   h5_append(w.columns[c++], H5T_NATIVE_INT8, n, i_votes.data());
+  h5_append_strings(w.columns[c++], s_events);
   h5_append(w.columns[c++], H5T_NATIVE_FLOAT, n, f_sec.data());
   TP_CHECK(c == static_cast<int>(std::size(schema::SAMPLE_COLUMNS)));
   w.n_samples += static_cast<int64_t>(n);

@@ -55,6 +55,13 @@ const Hooks* capture_begin_forward(CaptureRecorder& rec, std::vector<CapturePoin
   return &rec.hooks;
 }
 
+void capture_rewind(CaptureRecorder& rec, int64_t sample, int64_t pos) {
+  auto it = rec.samples.find(sample);
+  if (it == rec.samples.end()) return;
+  auto& rows = it->second.span_rows;
+  rows.erase(rows.lower_bound(pos), rows.end());
+}
+
 void capture_finish_sample(CaptureRecorder& rec, int64_t sample) {
   auto it = rec.samples.find(sample);
   if (it == rec.samples.end() || it->second.span_rows.empty()) return;

@@ -42,6 +42,8 @@ struct CaptureRecorder {
 void capture_recorder_init(CaptureRecorder& rec, const CapturePlan& plan, int64_t n_layer);
 // Sets the points of the next forward; returns the hooks to pass to forward(), or nullptr when none.
 const Hooks* capture_begin_forward(CaptureRecorder& rec, std::vector<CapturePoint> points);
+// Drops the sample's per-token span rows at positions >= pos (generation rewound a slot: PSR).
+void capture_rewind(CaptureRecorder& rec, int64_t sample, int64_t pos);
 // Resamples the sample's span into at[THINK_SPAN] ([P, S, C]) and drops the per-token rows.
 void capture_finish_sample(CaptureRecorder& rec, int64_t sample);
 

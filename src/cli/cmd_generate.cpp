@@ -1,4 +1,4 @@
-// `thinkprobe generate --model DIR --prompt TEXT [--system S] [--prefill P] [--no-think] [--seed N] [sampling
+// `thinkprobe generate --model DIR [--adapter LORA_DIR] --prompt TEXT [--system S] [--prefill P] [--no-think] [--seed N] [sampling
 // options]`: renders the model's chat template around the prompt, samples one continuation and prints the
 // thinking and the answer separately, with the stop reason. `--prompt-ids 1,2,3` instead takes an already
 // rendered prompt as token ids and prints ids (stop options by hand). --verbose adds per-token
@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "engine_runner.h"
 #include "generate/generate.h"
+#include "model/lora.h"
 #include "util/check.h"
 
 namespace tp {
@@ -38,7 +39,7 @@ static std::string join_ids(const std::vector<int64_t>& v, int64_t b, int64_t e)
 CommandRun add_generate(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "sample one continuation of a prompt and print the thinking and the answer");
   struct Opts {
-    std::string model, prompt, system, prefill, prompt_ids, eos_ids, open_ids, force_ids, dtype = "auto", device = "auto";
+    std::string model, adapter, prompt, system, prefill, prompt_ids, eos_ids, open_ids, force_ids, dtype = "auto", device = "auto";
     bool no_think = false;
     uint64_t seed = 0;
     SamplerConfig s;
@@ -48,6 +49,7 @@ CommandRun add_generate(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
+  cmd->add_option("--adapter", o->adapter, "LoRA adapter folder (PEFT layout) merged into the weights");
   auto* text = cmd->add_option("--prompt", o->prompt, "the user message; the model's chat template is rendered around it");
   auto* ids = cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated prompt token ids (an already rendered chat prompt)");
   text->excludes(ids);
@@ -73,6 +75,7 @@ CommandRun add_generate(CLI::App& app) {
     if (o->threads > 0) at::set_num_threads(o->threads);
     at::Device device = device_from_name(o->device, 0);
     Model m = model_load(o->model, dtype_from_name(o->dtype, device), device);
+    if (!o->adapter.empty()) lora_merge(m, o->adapter);
     GenOptions g;
     g.sampling = o->s;
     g.batch_size = 1;

@@ -1,4 +1,4 @@
-// `thinkprobe logits --model DIR --ids 1,2,3 --out FILE.npy [--hidden-out H.npy]`: one forward pass over
+// `thinkprobe logits --model DIR [--adapter LORA_DIR] --ids 1,2,3 --out FILE.npy [--hidden-out H.npy]`: one forward pass over
 // the given token ids; writes float32 logits [T, V] (and optionally the hidden states [L+1, T, C]: rows
 // 0..L-1 the residual stream after each layer, row L the final-norm output) as .npy. Used by the
 // float64 reference tests (tests/engine_reference.cmake).
@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "model/lora.h"
 #include "model/transformer.h"
 #include "util/check.h"
 #include "util/npy.h"
@@ -16,11 +17,12 @@ namespace tp {
 CommandRun add_logits(CLI::App& app) {
   auto* cmd = app.add_subcommand("logits", "write the logits of one forward pass as .npy");
   struct Opts {
-    std::string model, ids, out, hidden_out, dtype = "float32", device = "cpu";
+    std::string model, adapter, ids, out, hidden_out, dtype = "float32", device = "cpu";
     int threads = 0;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--model", o->model, "Hugging Face checkpoint folder")->required();
+  cmd->add_option("--adapter", o->adapter, "LoRA adapter folder (PEFT layout) merged into the weights");
   cmd->add_option("--ids", o->ids, "comma-separated token ids")->required();
   cmd->add_option("--out", o->out, "output .npy file: float32 logits [T, vocab]")->required();
   cmd->add_option("--hidden-out", o->hidden_out, "also write hidden states [L+1, T, C] (float32) here");
@@ -44,6 +46,7 @@ CommandRun add_logits(CLI::App& app) {
     if (ids.empty()) throw Error("--ids: no token ids given");
     at::Device device = device_from_name(o->device, 0);
     Model m = model_load(o->model, dtype_from_name(o->dtype, device), device);
+    if (!o->adapter.empty()) lora_merge(m, o->adapter);
     for (int64_t id : ids)
       if (id < 0 || id >= m.cfg.n_vocab) throw Error(fmt::format("--ids: {} is outside the vocabulary [0, {})", id, m.cfg.n_vocab));
     c10::InferenceMode guard;

@@ -38,6 +38,7 @@ struct ModelSpec {
   std::string dtype = "auto";
   std::string device = "auto";
   std::string chat_template = "auto";
+  std::string adapter;
   SamplingSpec sampling;  // starts as the job's sampling section; keys given here override it
   template <class V> void visit(V& v) {
     v("id", id, "name of the model in plans, logs and the archive", rule().req().id());
@@ -45,6 +46,7 @@ struct ModelSpec {
     v("dtype", dtype, "weights and compute dtype; auto = bfloat16 on CUDA, float32 on CPU", rule().one_of({"auto", "float32", "bfloat16", "float16"}));
     v("device", device, "auto = cuda:<local rank> when CUDA is available, else cpu; or cpu, cuda, cuda:N", rule().matches("auto|cpu|cuda|cuda:[0-9]+"));
     v("chat_template", chat_template, "prompt format; auto = chosen from config.json and tokenizer_config.json", rule().one_of({"auto", "qwen3", "deepseek_r1", "harmony"}));
+    v("adapter", adapter, "LoRA adapter folder in PEFT layout (adapter_config.json, adapter_model.safetensors), merged into the weights at load (empty = none)", rule().dir());
     v("sampling", sampling, "per-model sampling overrides (keys not given come from the job's sampling section)", rule());
   }
 };

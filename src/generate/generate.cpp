@@ -1,12 +1,15 @@
 // Generation loop (see generate.h). Per iteration: admit queued requests into free slots (prefill them,
 // or fork the cache of a slot holding the same prompt), draw their first tokens, then one decode step
 // over every live slot. Each sample draws only from its own Rng, so its tokens do not depend on its
-// batch neighbours or on the slot it lands in.
+// batch neighbours or on the slot it lands in. A decode policy (GenOptions::policy) acts per slot through
+// three mechanics: replacing a draw (redrawn from the same logits under a new rule), forced ids (pending),
+// and a rewind (the slot's output and cache length cut back; stale cache positions are masked by position).
 #include "generate/generate.h"
 
 #include <algorithm>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <optional>
 
 #include <ATen/ATen.h>
@@ -35,9 +38,16 @@ struct Seq {
   std::optional<Rng> rng;
   Phase phase = Phase::OPENING;
   int64_t n_think = 0, n_answer = 0;
+  int64_t think_limit = 0;        // thinking tokens before the force-close: the budget (extended thinking raises it)
   std::deque<int64_t> pending;    // forced tokens still to take
   bool done = false;
   at::Tensor prompt_logits;       // [V] float32 logits after the prompt (for forks)
+  // decode policy state (intervene/decode_policy.h)
+  bool extended = false;          // extended thinking: the natural end was seen (close and EOS banned while thinking)
+  RemindState remind;
+  PsrState psr;
+  int64_t reflect_mark = -1;      // PSR: output index where the running reflection begins (-1: none)
+  int64_t n_reflected = 0;        // PSR: reflection tokens generated so far
 };
 
 bool contains(const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
@@ -70,7 +80,7 @@ void accept(Seq& s, Sample& out, const TokenDraw& d, bool forced, const StopRule
       return;
     }
     if (contains(r.eos_ids, t)) return void((s.done = true, out.stop = StopReason::EOS));
-    if (++s.n_think >= r.max_think_tokens && !forced && s.pending.empty()) {
+    if (++s.n_think >= s.think_limit && !forced && s.pending.empty()) {
       s.pending.assign(r.force_close_ids.begin(), r.force_close_ids.end());
       out.think_forced_close = true;
     }
@@ -78,6 +88,14 @@ void accept(Seq& s, Sample& out, const TokenDraw& d, bool forced, const StopRule
   }
   if (contains(r.eos_ids, t)) return void((s.done = true, out.stop = StopReason::EOS));
   if (++s.n_answer >= r.max_answer_tokens) s.done = true, out.stop = StopReason::ANSWER_BUDGET;
+}
+
+// Forgets output tokens from k on (k within the thinking): the slot's next feed is token k-1 again (the
+// prompt's last token when k = 0), which rewrites the cache from there; later positions are never attended.
+void rewind(Seq& s, Sample& out, int64_t k, int64_t n_prompt) {
+  out.tokens.resize(k), out.logprobs.resize(k), out.entropy.resize(k), out.forced.resize(k);
+  s.len = n_prompt + k - 1;
+  s.n_think = k - out.think_begin;
 }
 
 // Capture tags of output token i (about to be fed).
@@ -110,6 +128,7 @@ GenPlan generate_plan(const Model& m, const std::vector<GenRequest>& reqs, const
   for (const auto& q : reqs) longest = std::max<int64_t>(longest, int64_t(q.prompt.size()));
   GenPlan p;
   p.t_max = longest + int64_t(r.think_open_ids.size()) + r.max_think_tokens + int64_t(r.force_close_ids.size()) + r.max_answer_tokens + 1;
+  if (opt.policy) p.t_max += decode_policy_extra_positions(*opt.policy, r.max_think_tokens);
   p.n_slot = std::max<int64_t>(1, std::min<int64_t>(opt.batch_size, int64_t(reqs.size())));
   int64_t budget = opt.kv_budget_bytes;
   if (budget == 0 && m.device.is_cpu()) budget = mem_available_bytes() / 2;
@@ -146,6 +165,74 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
     s = Seq();
   };
 
+  // ---- decode policy (opt.policy): its decisions are intervene/decode_policy.h's; here the mechanics
+  const DecodePolicy* pol = opt.policy;
+  std::vector<int64_t> close_and_eos = r.eos_ids;  // extended thinking bans these until its force-close
+  if (r.think_close_id >= 0) close_and_eos.push_back(r.think_close_id);
+  // PSR: a reflection token of slot s. When the reflection is complete, the verdict decides how much of the
+  // output to keep, and the reflection itself is always cut away.
+  auto reflect = [&](Seq& s, const TokenDraw& d, bool forced) {
+    Sample& o = out[s.req];
+    o.tokens.push_back(d.token), o.logprobs.push_back(d.logprob), o.entropy.push_back(d.entropy), o.forced.push_back(forced);
+    if (forced || (++s.n_reflected < pol->psr_reflect_tokens && !contains(r.eos_ids, d.token))) return;
+    const int64_t mark = s.reflect_mark, think_at = mark - o.think_begin;
+    std::vector<int64_t> ids(o.tokens.begin() + mark + int64_t(pol->psr_prompt_ids.size()), o.tokens.end());
+    PsrVerdict v = pol->psr_judge ? pol->psr_judge(ids) : PsrVerdict::UNCLEAR;
+    int64_t keep = psr_after_verdict(s.psr, v, mark, o.think_begin);
+    o.events.push_back({DecodeEventKind::REFLECT, think_at, int64_t(v), 0, std::move(ids)});
+    if (keep < mark) o.events.push_back({DecodeEventKind::BACKTRACK, think_at, keep - o.think_begin, 0, {}});
+    const int64_t n_prompt = int64_t(reqs[s.req].prompt.size());
+    rewind(s, o, keep, n_prompt);
+    if (capture) capture_rewind(*capture, s.req, n_prompt + keep);
+    s.reflect_mark = -1, s.n_reflected = 0;
+  };
+  // Takes slot s's drawn token. Returns true when the policy replaced the draw: s's rule or pending changed,
+  // and the token is drawn again from the same logits.
+  auto take = [&](Seq& s, const TokenDraw& d, bool forced) {
+    if (s.reflect_mark >= 0) return reflect(s, d, forced), false;
+    Sample& o = out[s.req];
+    if (pol && !forced && s.phase == Phase::THINK) {
+      if (pol->kind == DecodeKind::EXTEND && !s.extended && (d.token == r.think_close_id || contains(r.eos_ids, d.token))) {
+        s.extended = true;
+        const int64_t extra = extend_extra_tokens(pol->extend_ratio, s.n_think);
+        o.events.push_back({DecodeEventKind::EXTEND, s.n_think, extra, 0, {}});
+        if (extra > 0) return s.think_limit = s.n_think + extra, true;
+      }
+      if (pol->kind == DecodeKind::REMIND && saferemind_step(*pol, s.remind, d.entropy)) {
+        o.events.push_back({DecodeEventKind::REMIND, s.n_think, d.token, d.entropy, {}});
+        s.pending.assign(pol->remind_ids.begin(), pol->remind_ids.end());
+        return true;
+      }
+    }
+    accept(s, o, d, forced, r);
+    if (pol && pol->kind == DecodeKind::PSR && !forced && !s.done && s.phase == Phase::THINK && s.pending.empty() &&
+        psr_should_reflect(*pol, s.psr, s.n_think)) {
+      s.reflect_mark = int64_t(o.tokens.size());
+      s.pending.assign(pol->psr_prompt_ids.begin(), pol->psr_prompt_ids.end());
+    }
+    return false;
+  };
+  // Draws the next token of each slot in rows from logits [rows, V] and takes it.
+  std::function<void(const std::vector<int64_t>&, const at::Tensor&)> draw_rows = [&](const std::vector<int64_t>& rows, const at::Tensor& logits) {
+    std::vector<Rng*> rngs;
+    std::vector<int64_t> forced;
+    std::vector<DrawRule> rules;
+    for (int64_t sl : rows) {
+      Seq& s = slots[sl];
+      rngs.push_back(&*s.rng);
+      forced.push_back(s.pending.empty() ? -1 : s.pending.front());
+      if (pol) rules.push_back({s.reflect_mark >= 0, s.extended && s.phase == Phase::THINK ? close_and_eos : std::vector<int64_t>()});
+    }
+    std::vector<TokenDraw> draws = sampler_draw(logits, opt.sampling, rngs, forced, rules);
+    std::vector<int64_t> again_rows, again_idx;
+    for (size_t b = 0; b < rows.size(); ++b) {
+      Seq& s = slots[rows[b]];
+      if (forced[b] >= 0) s.pending.pop_front();
+      if (take(s, draws[b], forced[b] >= 0)) again_rows.push_back(rows[b]), again_idx.push_back(int64_t(b));
+    }
+    if (!again_rows.empty()) draw_rows(again_rows, logits.index_select(0, at::tensor(again_idx, at::kLong).to(logits.device())));
+  };
+
   while (true) {
     // ---- admit: free slots take the next requests, in order
     std::vector<int64_t> admitted;
@@ -155,6 +242,7 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
         s.req = int64_t(next_req++);
         s.rng.emplace(reqs[s.req].seed);
         s.len = int64_t(reqs[s.req].prompt.size());
+        s.think_limit = r.max_think_tokens;
         if (r.prompt_opens_think) {
           s.phase = Phase::THINK;
           out[s.req].think_begin = 0;
@@ -223,19 +311,8 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
       }
       // first tokens, drawn from the prompt logits
       std::vector<at::Tensor> rows_logits;
-      std::vector<Rng*> rngs;
-      std::vector<int64_t> forced;
-      for (int64_t sl : admitted) {
-        rows_logits.push_back(slots[sl].prompt_logits);
-        rngs.push_back(&*slots[sl].rng);
-        forced.push_back(slots[sl].pending.empty() ? -1 : slots[sl].pending.front());
-      }
-      std::vector<TokenDraw> draws = sampler_draw(at::stack(rows_logits), opt.sampling, rngs, forced);
-      for (size_t k = 0; k < admitted.size(); ++k) {
-        Seq& s = slots[admitted[k]];
-        if (forced[k] >= 0) s.pending.pop_front();
-        accept(s, out[s.req], draws[k], forced[k] >= 0, r);
-      }
+      for (int64_t sl : admitted) rows_logits.push_back(slots[sl].prompt_logits);
+      draw_rows(admitted, at::stack(rows_logits));
     }
     for (auto& s : slots)
       if (s.req >= 0 && s.done) finish(s);
@@ -252,12 +329,12 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
         continue;
       }
       const Sample& o = out[s.req];
-      const int64_t i = int64_t(o.tokens.size()) - 1;
-      if (capture) {
+      const int64_t i = int64_t(o.tokens.size()) - 1;  // -1: rewound to the prompt, whose last token is fed again
+      if (capture && i >= 0) {
         uint8_t tags = token_tags(o, i) & capture->plan.positions;
         if (tags) points.push_back({int64_t(rows.size()), 0, s.req, s.len, tags});
       }
-      rows.push_back(sl), tok.push_back(o.tokens.back()), start.push_back(s.len), n_real.push_back(1);
+      rows.push_back(sl), tok.push_back(i >= 0 ? o.tokens.back() : reqs[s.req].prompt.back()), start.push_back(s.len), n_real.push_back(1);
     }
     if (rows.empty()) {
       if (next_req >= reqs.size()) break;
@@ -266,20 +343,10 @@ std::vector<Sample> generate(const Model& m, const std::vector<GenRequest>& reqs
     const int64_t B = int64_t(rows.size());
     const Hooks* hooks = capture ? capture_begin_forward(*capture, std::move(points)) : nullptr;
     at::Tensor logits = forward(m, kv, {tokens_tensor(tok, B, 1), rows, start, n_real, opt.steer}, hooks, false);
-    std::vector<Rng*> rngs;
-    std::vector<int64_t> forced;
-    for (int64_t sl : rows) {
-      rngs.push_back(&*slots[sl].rng);
-      forced.push_back(slots[sl].pending.empty() ? -1 : slots[sl].pending.front());
-    }
-    std::vector<TokenDraw> draws = sampler_draw(logits, opt.sampling, rngs, forced);
-    for (int64_t b = 0; b < B; ++b) {
-      Seq& s = slots[rows[b]];
-      s.len += 1;
-      if (forced[b] >= 0) s.pending.pop_front();
-      accept(s, out[s.req], draws[b], forced[b] >= 0, r);
-      if (s.done) finish(s);
-    }
+    for (int64_t sl : rows) slots[sl].len += 1;
+    draw_rows(rows, logits);
+    for (int64_t sl : rows)
+      if (slots[sl].done) finish(slots[sl]);
   }
   return out;
 }

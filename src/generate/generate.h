@@ -1,7 +1,8 @@
 // Batched generation over token ids: chunked prefill, KV-cache decode, continuous batching (a slot freed
 // by a finished sample is refilled at once with the next request, in request order), prefix sharing by
 // forking the KV cache, reasoning-aware stopping (EOS / end-of-turn, thinking budget -> force-close ->
-// answer, answer budget), per-token log-probabilities and entropies, and optional capture.
+// answer, answer budget), per-token log-probabilities and entropies, optional capture, and the decode-time
+// defenses of intervene/decode_policy.h (a redrawn token, forced ids, a slot rewound to a shorter length).
 // Deliberately ids only: the chat template and detokenisation belong to tokenizer/, judging elsewhere.
 // Called by the worker's unit runner, the CLI and tests.
 #pragma once
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "generate/sampler.h"
+#include "intervene/decode_policy.h"
 #include "model/transformer.h"
 
 namespace tp {
@@ -41,6 +43,7 @@ struct GenOptions {
   bool share_prefixes = true;    // identical prompts share one prefill through a forked cache
   const Steering* steer = nullptr;  // activation steering of every forward pass (intervention), or none
   int64_t* prefill_tokens = nullptr;  // when set, prompt tokens run through prefill are added to it (forks cost none)
+  const DecodePolicy* policy = nullptr;  // extended thinking, SafeRemind or PSR (intervention), or none
 };
 
 enum class StopReason { EOS, ANSWER_BUDGET, LENGTH };
@@ -55,8 +58,9 @@ struct Sample {
   int64_t think_begin = -1;       // first thinking-content token (-1: no thinking)
   int64_t think_end = -1;         // index of the close token; thinking = tokens[think_begin, think_end)
   int64_t answer_begin = -1;      // first token after the close (or 0 when the model skipped thinking)
-  bool think_forced_close = false;
+  bool think_forced_close = false;  // the close was appended: thinking budget (or extended thinking's end)
   StopReason stop = StopReason::EOS;
+  std::vector<DecodeEvent> events;  // what opt.policy did, in order
 };
 
 struct GenPlan {

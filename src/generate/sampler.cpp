@@ -3,6 +3,7 @@
 #include "generate/sampler.h"
 
 #include <cmath>
+#include <limits>
 
 #include <ATen/ATen.h>
 
@@ -34,29 +35,38 @@ int64_t sampler_pick(const std::vector<double>& p, double top_p, double u) {
 }
 
 std::vector<TokenDraw> sampler_draw(const at::Tensor& logits, const SamplerConfig& cfg, const std::vector<Rng*>& rngs,
-                                    const std::vector<int64_t>& forced) {
+                                    const std::vector<int64_t>& forced, const std::vector<DrawRule>& rules) {
   const int64_t B = logits.size(0), V = logits.size(1);
-  TP_CHECK(int64_t(rngs.size()) == B && int64_t(forced.size()) == B);
+  TP_CHECK(int64_t(rngs.size()) == B && int64_t(forced.size()) == B && (rules.empty() || int64_t(rules.size()) == B));
   at::Tensor logp = logits.log_softmax(-1);                   // [B, V]
   at::Tensor entropy = -(logp.exp() * logp).sum(-1).cpu();    // [B]
   std::vector<TokenDraw> out(B);
-  bool any_sampled = false;
-  for (int64_t b = 0; b < B; ++b) any_sampled |= forced[b] < 0;
+  auto greedy = [&](int64_t b) { return cfg.temperature <= 0 || (!rules.empty() && rules[b].greedy); };
+  bool any_greedy = false, any_sampled = false;
+  at::Tensor pick = logits;  // what the choice sees: the logits with each row's banned tokens at -inf
+  for (int64_t b = 0; b < B; ++b) {
+    if (forced[b] >= 0) continue;
+    (greedy(b) ? any_greedy : any_sampled) = true;
+    if (!rules.empty() && !rules[b].banned.empty()) {
+      if (pick.is_same(logits)) pick = logits.clone();
+      pick[b].index_fill_(0, at::tensor(rules[b].banned, at::kLong).to(logits.device()), -std::numeric_limits<float>::infinity());
+    }
+  }
+  if (any_greedy) {
+    at::Tensor arg = pick.argmax(-1).cpu();
+    for (int64_t b = 0; b < B; ++b)
+      if (forced[b] < 0 && greedy(b)) out[b].token = arg[b].item<int64_t>();
+  }
   if (any_sampled) {
-    if (cfg.temperature <= 0) {
-      at::Tensor arg = logits.argmax(-1).cpu();
-      for (int64_t b = 0; b < B; ++b) out[b].token = arg[b].item<int64_t>();
-    } else {
-      const int64_t k = cfg.top_k > 0 ? std::min<int64_t>(cfg.top_k, V) : V;
-      auto [vals, idx] = (logits / cfg.temperature).topk(k, -1, /*largest=*/true, /*sorted=*/true);
-      at::Tensor probs = vals.softmax(-1).to(at::kDouble).cpu().contiguous();  // [B, k], decreasing
-      idx = idx.cpu().contiguous();
-      for (int64_t b = 0; b < B; ++b) {
-        if (forced[b] >= 0) continue;
-        const double* p = probs.data_ptr<double>() + b * k;
-        int64_t j = sampler_pick(std::vector<double>(p, p + k), cfg.top_p, rngs[b]->uniform());
-        out[b].token = idx.data_ptr<int64_t>()[b * k + j];
-      }
+    const int64_t k = cfg.top_k > 0 ? std::min<int64_t>(cfg.top_k, V) : V;
+    auto [vals, idx] = (pick / cfg.temperature).topk(k, -1, /*largest=*/true, /*sorted=*/true);
+    at::Tensor probs = vals.softmax(-1).to(at::kDouble).cpu().contiguous();  // [B, k], decreasing
+    idx = idx.cpu().contiguous();
+    for (int64_t b = 0; b < B; ++b) {
+      if (forced[b] >= 0 || greedy(b)) continue;
+      const double* p = probs.data_ptr<double>() + b * k;
+      int64_t j = sampler_pick(std::vector<double>(p, p + k), cfg.top_p, rngs[b]->uniform());
+      out[b].token = idx.data_ptr<int64_t>()[b * k + j];
     }
   }
   std::vector<int64_t> chosen(B);

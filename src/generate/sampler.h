@@ -25,11 +25,19 @@ struct TokenDraw {
   float entropy = 0;  // entropy (nats) of that distribution
 };
 
+// Per-row extras of a draw, for decode-time policies (intervene/decode_policy.h): argmax instead of
+// sampling (PSR's reflection), and tokens never chosen (extended thinking bans the close). Scores stay
+// those of the model's unmasked distribution.
+struct DrawRule {
+  bool greedy = false;
+  std::vector<int64_t> banned;
+};
+
 // logits: [B, V] float32 on any device. rngs[b]: the row's generator (unused when greedy or forced).
-// forced[b] >= 0: that token is taken instead of sampling (still scored). Candidates are processed in
-// order of decreasing logit; HF order of warpers: temperature, top-k, then top-p.
+// forced[b] >= 0: that token is taken instead of sampling (still scored). rules: empty, or one per row.
+// Candidates are processed in order of decreasing logit; HF order of warpers: temperature, top-k, top-p.
 std::vector<TokenDraw> sampler_draw(const at::Tensor& logits, const SamplerConfig& cfg, const std::vector<Rng*>& rngs,
-                                    const std::vector<int64_t>& forced);
+                                    const std::vector<int64_t>& forced, const std::vector<DrawRule>& rules = {});
 
 // The top-p cut and the draw on one row's candidates (sorted by decreasing probability, summing to 1):
 // returns the index among candidates. Exposed for tests.
