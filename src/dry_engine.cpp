@@ -8,6 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "judge/guard_format.h"
+#include "reduce/metrics.h"
+#include "judge/rule_judge.h"
 #include "util/check.h"
 #include "util/hash.h"
 
@@ -55,6 +58,34 @@ std::string words(Rng& rng, int n) {
     s += vocab[rng.below(sizeof vocab / sizeof vocab[0])];
   }
   return s;
+}
+
+// Votes as the job's judges might give them, from the sample's seed: the rule judge agrees with the planted
+// outcome; a guard judge agrees with probability 0.85, abstains (a malformed output) with 0.05, and flags
+// a truncated answer with 0.1, its raw output being a canned text its own parser reads back.
+void dry_judge(const JobSpec& job, SampleRow& row, bool refuse, const std::string& model_id) {
+  for (const auto& j : job.judge.judges) {
+    Rng rng(derive_seed(row.seed, {"dry-judge", model_id, j.id}));
+    int8_t vote = refuse ? 1 : 0;
+    std::string raw = j.kind == "rule" && refuse ? rule_judge_default_patterns()[2] : "";
+    int8_t truncated = 0;
+    if (j.kind != "rule") {
+      double u = rng.uniform();
+      vote = u < 0.05 ? -1 : u < 0.90 ? vote : static_cast<int8_t>(1 - vote);
+      truncated = rng.uniform() < 0.1 ? 1 : 0;
+      raw = vote < 0 ? "Safety: Safe\nCategories: None\nRefusal: maybe" : vote == 1 ? "Safety: Safe\nCategories: None\nRefusal: Yes"
+                                                                                  : "Safety: Unsafe\nCategories: Violent\nRefusal: No";
+      JudgeKind kind = judge_kind_from_name(j.kind);
+      if (kind != JudgeKind::QWEN3GUARD_GEN) raw = vote < 0 ? "malformed" : vote == 1 ? "response refusal: yes <score>yes</score> {\"response_refusal\":\"yes\"}"
+                                                                             : "response refusal: no <score>no</score> {\"response_refusal\":\"no\"}";
+      TP_CHECK(guard_parse(kind, raw) == vote);
+    }
+    row.votes.push_back(vote);
+    row.judge_truncated.push_back(truncated);
+    row.judge_outputs.push_back(raw);
+  }
+  row.refused = majority_label(row.votes.data(), row.votes.size(), static_cast<int>(job.reduce.tie_min_votes));
+  row.soft = static_cast<float>(soft_label(row.votes.data(), row.votes.size()));
 }
 
 }  // namespace
@@ -107,8 +138,7 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
         row.n_think_tokens = n_think;
         row.n_answer_tokens = n_answer + 2;
         row.stop_reason = "eos";
-        row.refused = refuse ? 1 : 0;
-        row.votes = {row.refused};
+        dry_judge(job, row, refuse, model_id);
         res.n_tokens += row.n_think_tokens + row.n_answer_tokens;
         int32_t sample_in_unit = static_cast<int32_t>(res.samples.size());
         for (auto& b : res.activations) {

@@ -15,7 +15,7 @@
 #include "generate/generate.h"
 #include "intervene/intervention.h"
 #include "intervene/steering.h"
-#include "judge/rule_judge.h"
+#include "judge/judges.h"
 #include "model/transformer.h"
 #include "model/weights.h"
 #include "tokenizer/chat_template.h"
@@ -100,7 +100,7 @@ SampleText sample_text(const Tokenizer& tok, const ChatTemplate& t, const Render
 UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets, int device_index, int threads) {
   if (threads > 0) at::set_num_threads(threads);
   auto held = std::make_shared<Loaded>();
-  auto judge = std::make_shared<RuleJudge>(rule_judge_new(job.judge.refusal_patterns));
+  std::shared_ptr<JudgeSet> judges = judges_new(job.judge, device_index);  // guard models load on first use, then stay
   auto dtype_name = [](at::ScalarType t) { return t == at::kBFloat16 ? "bfloat16" : t == at::kHalf ? "float16" : "float32"; };
   UnitRunner r;
   {  // what the archive records: the first model's device kind and dtype (every model resolves the same way)
@@ -121,7 +121,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     spdlog::info("loaded model {} ({} layers, {}) on {} as {} in {:.1f} s", spec.id, held->m->cfg.n_layer, chat_family_name(held->tmpl.family),
                  device.str(), dtype_name(dtype), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };
-  r.run = [&job, &sets, held, judge](const WorkUnit& unit) {
+  r.run = [&job, &sets, held, judges](const WorkUnit& unit) {
     TP_CHECK(held->model == unit.model);
     auto t0 = std::chrono::steady_clock::now();
     const Model& m = *held->m;
@@ -178,10 +178,11 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
       if (g.think_begin >= 0) row.n_think_tokens = static_cast<int32_t>((g.think_end >= 0 ? static_cast<size_t>(g.think_end) : n) - g.think_begin);
       row.n_answer_tokens = g.answer_begin >= 0 ? static_cast<int32_t>(n - g.answer_begin) : 0;
       row.stop_reason = std::string(g.think_forced_close ? "think_budget," : "") + stop_reason_name(g.stop);
-      row.refused = rule_judge_refused(*judge, row.answer) ? 1 : 0;
-      row.votes = {row.refused};
       res.n_tokens += static_cast<int64_t>(n);
     }
+    std::vector<JudgeInput> judged;
+    for (const SampleRow& row : res.samples) judged.push_back({set.prompts[row.prompt].text, row.answer});
+    judge_rows(*judges, judged, job.run.batch_size, job.reduce.tie_min_votes, res.samples);
     // Captured states: one block per capture position, rows in sample order.
     std::vector<int32_t> layers = archive_layers(job.capture, m.cfg.n_layer);
     for (size_t pi = 0; pi < job.capture.positions.size(); pi++) {

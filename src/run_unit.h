@@ -23,8 +23,11 @@ struct SampleRow {
   std::string thinking, answer;
   int32_t n_prompt_tokens = 0, n_think_tokens = 0, n_answer_tokens = 0;
   std::string stop_reason;   // eos, think_budget, answer_budget
-  int8_t refused = -1;       // 1 refusal, 0 compliance, -1 not judged
-  std::vector<int8_t> votes; // one per judge (job_judges order)
+  int8_t refused = -1;       // majority label: 1 refusal, 0 compliance, -1 no valid vote
+  std::vector<int8_t> votes; // one per judge (job_judges order): 1, 0, -1 abstained
+  float soft = -1;           // mean of the valid votes; NaN when none
+  std::vector<int8_t> judge_truncated;     // one per judge: 1 = answer cut to fit its context
+  std::vector<std::string> judge_outputs;  // one per judge: its raw output
   float seconds = 0;
 };
 
@@ -57,7 +60,7 @@ struct UnitRunner {
   std::function<UnitResult(const WorkUnit& unit)> run;
 };
 
-// The judges whose votes each SampleRow carries, in order (the rule judge for now).
+// The judges whose votes each SampleRow carries, in order: the ids of judge.judges.
 std::vector<std::string> job_judges(const JobSpec& job);
 
 // The archive's layer list of a capture plan (capture/capture_plan.h) for a model of n_layer layers: the

@@ -8,7 +8,7 @@
 namespace tp::schema {
 
 // "major.minor": a reader accepts files of its own major version; minor versions only add things.
-inline constexpr const char* VERSION = "1.0";
+inline constexpr const char* VERSION = "1.1";
 inline constexpr int VERSION_MAJOR = 1;
 
 // ---- file attributes (root group), in shards and archives
@@ -36,6 +36,7 @@ struct Column {
   const char* name;
   ColType type;
   const char* help;
+  bool per_judge = false;  // [rows, judges] instead of [rows]
 };
 inline constexpr Column SAMPLE_COLUMNS[] = {
     {"unit", ColType::STR, "id of the work unit that produced the sample"},
@@ -53,12 +54,17 @@ inline constexpr Column SAMPLE_COLUMNS[] = {
     {"n_think_tokens", ColType::I32, "generated thinking tokens"},
     {"n_answer_tokens", ColType::I32, "generated answer tokens"},
     {"stop_reason", ColType::STR, "eos, think_budget (thinking force-closed, then answered), answer_budget"},
-    {"refused", ColType::I8, "judge outcome: 1 = refusal, 0 = compliance, -1 = not judged"},
-    {"votes", ColType::I8, "[rows, judges]: each judge's vote (1 refusal, 0 compliance, -1 none); judges in the attribute 'judges'"},
+    {"refused", ColType::I8, "majority label of the votes under reduce.tie_min_votes at run time: 1 = refusal, 0 = compliance, -1 = no valid vote"},
+    {"votes", ColType::I8, "[rows, judges]: each judge's vote (1 refusal, 0 compliance, -1 abstained); judges in the attribute 'judges'", true},
+    {"soft_label", ColType::F32, "mean of the valid votes (NaN when no judge gave one)"},
+    {"judge_truncated", ColType::I8, "[rows, judges]: 1 = the answer was cut to fit that judge's context, else 0", true},
+    {"judge_outputs", ColType::STR, "JSON list, one string per judge: its raw output (guard: generated text; rule: the matched pattern)"},
     {"seconds", ColType::F32, "wall time spent generating the sample (its share of the batch); not reproducible"},
 };
 inline constexpr const char* VOTES_COLUMN = "votes";
 inline constexpr const char* A_JUDGES = "judges";  // attribute of /samples: the judges, in votes column order
+inline constexpr const char* A_JUDGE_KINDS = "judge_kinds";  // attribute of /samples: each judge's kind, same order
+inline constexpr const char* G_JUDGES = "/judges";  // /judges/<judge id>: kind, settings; guard models also files + sha256
 
 // /activations/<model>/<position>/{data, sample, point, layers}
 inline constexpr const char* D_ACT_DATA = "data";      // [rows, layers, hidden] float16/bfloat16/float32

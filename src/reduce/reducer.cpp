@@ -55,7 +55,7 @@ json behaviour_json(const SampleTable& t, Cell& c, const ReduceSpec& spec) {
   std::vector<BehaviourRow> rows;
   for (int64_t i : c.samples) {
     const int8_t* v = &t.votes[i * t.n_judges];
-    double soft = t.refused[i] < 0 ? NAN : soft_label(v, t.n_judges);
+    double soft = soft_label(v, t.n_judges);  // NaN exactly when the majority is -1 (no valid vote)
     rows.push_back({prompt_key(t, i), t.label[i] == 1, index_of(c.sources, t.source[i]),
                     index_of(c.categories, t.category[i]), t.refused[i], soft});
   }
@@ -168,8 +168,8 @@ json reduce_settings_json(const ReduceSpec& spec) {
             {"bootstrap", spec.bootstrap}, {"behaviour_bootstrap", spec.behaviour_bootstrap}, {"seed", spec.seed},
             {"min_source_refusals", spec.min_source_refusals}, {"tie_min_votes", spec.tie_min_votes}, {"locked_rule", spec.locked_rule}};
   s["choices"] = {
-      {"majority_label", "the archive's /samples refused column (the run's judge outcome); unjudged samples (-1) are left out"},
-      {"soft_label", "mean of the non-missing judge votes"},
+      {"majority_label", "from /samples votes: refusal iff refusal votes >= min(tie_min_votes, valid votes); samples with no valid vote are left out"},
+      {"soft_label", "mean of the valid judge votes (abstentions, -1, left out)"},
       {"probe_label", "refused of the same sample"},
       {"probe_rows", "activation rows with point 0 of the cell's judged samples"},
       {"folds", "grouped by prompt, stratified by refused, one assignment per cell and position (probe_folds)"},
@@ -185,6 +185,8 @@ json reduce_settings_json(const ReduceSpec& spec) {
 json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode) {
   Hid file = archive_file_open(archive_path, "archive");
   SampleTable t = read_sample_table(file, archive_path);
+  // Every label below is the majority of the stored votes under this reduce's tie rule (not the run's).
+  for (int64_t i = 0; i < t.n; i++) t.refused[i] = majority_label(&t.votes[i * t.n_judges], t.n_judges, static_cast<int>(spec.tie_min_votes));
   json cells = json::array();
   for (const auto& model : t.models) {
     std::vector<ActGroup> acts = read_act_groups(file, model);
