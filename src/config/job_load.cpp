@@ -12,7 +12,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/job_spec.h"
-#include "judge/guard_format.h"
 #include "prompts/prompt_set.h"
 #include "util/check.h"
 #include "util/text.h"
@@ -365,7 +364,8 @@ void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
   for (size_t i = 0; i < s.judge.judges.size(); i++) {
     const auto& j = s.judge.judges[i];
     std::string path = fmt::format("judge.judges[{}]", i);
-    if (j.kind == "rule") continue;
+    const auto kinds = judge_kinds();
+    if (j.kind == "rule" || std::find(kinds.begin(), kinds.end(), j.kind) == kinds.end()) continue;
     if (!judge_kind_runnable(j.kind))
       at(path + ".kind", fmt::format("{} cannot run in thinkprobe's engine yet ({}); runnable judge kinds: {}", j.kind,
                                      judge_kind_missing(j.kind), join(judge_kinds_runnable(), ", ")));

@@ -12,6 +12,7 @@
 
 #include "config/rule.h"
 #include "intervene/intervention.h"
+#include "judge/guard_format.h"
 
 namespace tp {
 
@@ -178,7 +179,7 @@ struct JudgeModelSpec {
   template <class V> void visit(V& v) {
     v("id", id, "name of the judge: its column in /samples votes and its group under /judges", rule().req().id());
     v("kind", kind, "rule = refusal patterns, no model; the others are guard models run by the engine (docs/judges.md)",
-      rule().one_of({"rule", "qwen3guard_gen", "wildguard", "granite_guardian", "gpt_oss_safeguard"}));
+      rule().one_of(judge_kinds()));
     v("refusal_patterns", refusal_patterns, "rule judge: regular expressions (PCRE2, case-insensitive) that mark a refusal (empty = built-in list)", rule());
     v("path", path, "guard models: Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)", rule().dir());
     v("dtype", dtype, "guard models: weights and compute dtype; auto = bfloat16 on CUDA, float32 on CPU", rule().one_of({"auto", "float32", "bfloat16", "float16"}));

@@ -11,6 +11,8 @@
 
 namespace tp {
 
+std::vector<std::string> judge_kinds() { return {"rule", "qwen3guard_gen", "wildguard", "granite_guardian", "gpt_oss_safeguard"}; }
+
 JudgeKind judge_kind_from_name(const std::string& name) {
   if (name == "rule") return JudgeKind::RULE;
   if (name == "qwen3guard_gen") return JudgeKind::QWEN3GUARD_GEN;

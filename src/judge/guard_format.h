@@ -13,7 +13,8 @@ namespace tp {
 
 enum class JudgeKind { RULE, QWEN3GUARD_GEN, WILDGUARD, GRANITE_GUARDIAN, GPT_OSS_SAFEGUARD };
 
-JudgeKind judge_kind_from_name(const std::string& name);  // names of JudgeModelSpec::kind; TP_CHECK otherwise
+std::vector<std::string> judge_kinds();  // every kind's name: rule, qwen3guard_gen, wildguard, granite_guardian, gpt_oss_safeguard
+JudgeKind judge_kind_from_name(const std::string& name);  // one of judge_kinds(); TP_CHECK otherwise
 // Whether the engine can run a kind today, and if not, what it lacks.
 bool judge_kind_runnable(const std::string& name);
 std::string judge_kind_missing(const std::string& name);
