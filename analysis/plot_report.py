@@ -62,15 +62,20 @@ def tradeoff_plot(cells):
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for model in sorted({c["model"] for c in cells}):
         for c in (c for c in cells if c["model"] == model):
-            b = {x["metric"]: x["majority"] for x in c.get("behaviour", []) if x["by"] == "all"}
-            if "asr" not in b or "orr" not in b:
-                continue
-            x, y = v(b["orr"]), v(b["asr"])
-            ax.errorbar(x, y, xerr=[[x - ci(b["orr"], "lo")], [ci(b["orr"], "hi") - x]],
-                        yerr=[[y - ci(b["asr"], "lo")], [ci(b["asr"], "hi") - y]], fmt="o", capsize=3)
-            ax.annotate(cell_name(c), (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+            for label, marker in (("majority", "o"), ("soft", "s")):  # filled: majority label; hollow: soft label
+                b = {x["metric"]: x[label] for x in c.get("behaviour", []) if x["by"] == "all"}
+                if "asr" not in b or "orr" not in b or b["asr"]["value"] is None or b["orr"]["value"] is None:
+                    continue
+                x, y = v(b["orr"]), v(b["asr"])
+                ax.errorbar(x, y, xerr=[[x - ci(b["orr"], "lo")], [ci(b["orr"], "hi") - x]],
+                            yerr=[[y - ci(b["asr"], "lo")], [ci(b["asr"], "hi") - y]], fmt=marker, capsize=3,
+                            mfc="none" if label == "soft" else None, label=label if c is cells[0] else None)
+                if label == "majority":
+                    ax.annotate(cell_name(c), (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set(xlabel="ORR (refusal rate on benign)", ylabel="ASR (comply rate on harmful)", xlim=(-0.02, 1.02),
            ylim=(-0.02, 1.02), title="ASR vs ORR per intervention (lower-left is better)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, title="label")
     return png(fig)
 
 
