@@ -69,6 +69,22 @@ json behaviour_json(const SampleTable& t, Cell& c, const ReduceSpec& spec) {
   return out;
 }
 
+// Per judge of the cell: its votes by value and its truncated answers, so abstention rates are visible.
+json judges_json(const SampleTable& t, const Cell& c) {
+  json out = json::array();
+  for (int64_t k = 0; k < t.n_judges; k++) {
+    int64_t refusal = 0, compliance = 0, abstained = 0, truncated = 0;
+    for (int64_t i : c.samples) {
+      int8_t v = t.votes[i * t.n_judges + k];
+      (v == 1 ? refusal : v == 0 ? compliance : abstained)++;
+      truncated += t.judge_truncated[i * t.n_judges + k] == 1;
+    }
+    out.push_back({{"id", t.judges[k]}, {"kind", t.judge_kinds[k]}, {"refusal", refusal}, {"compliance", compliance},
+                   {"abstained", abstained}, {"truncated", truncated}});
+  }
+  return out;
+}
+
 // Probes of one position: every layer, three groups. Appends to cell_json["probes"] / ["notes"].
 void probe_position(hid_t file, const SampleTable& t, Cell& c, const ActGroup& g, const ReduceSpec& spec, json& cj) {
   std::vector<int64_t> act;  // activation rows of the cell with a verdict
@@ -206,6 +222,7 @@ json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, con
       const int64_t n = static_cast<int64_t>(c.samples.size());
       cj["n"] = {{"samples", n}, {"harmful", harmful}, {"benign", n - harmful}, {"judged", judged}, {"refusals", refusals}};
       cj["behaviour"] = behaviour_json(t, c, spec);
+      cj["judges"] = judges_json(t, c);
       for (const auto& g : acts) {
         if (g.position == "think_span") cj["valley"] = valley_json(file, t, c, g, span_mode);
         else probe_position(file, t, c, g, spec, cj);

@@ -4,7 +4,7 @@
 # reduced with the paper's tie rule (3) and with the cut-replay one (2). Reference: an independent h5py /
 # numpy computation from the archive's /samples votes: majority = refusal iff refusal votes >= min(tie, valid
 # votes), soft = mean of the valid votes, each rate per cell, overall, per source and per category, and
-# the counts behind it. The two tie rules must give different numbers (the test would notice a reducer that
+# the counts behind it, and each judge's vote counts. The two tie rules must give different numbers (the test would notice a reducer that
 # ignored reduce.tie_min_votes).
 # usage: votes_test.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
@@ -74,6 +74,10 @@ for tie, path in ((3, sys.argv[3]), (2, sys.argv[4])):
         assert abs(b["soft"]["value"] - ref_soft) < 1e-12, (b, ref_soft)
         values[(tie, b["metric"], b["by"], b.get("key"))] = b["majority"]["value"]
         checked += 1
+    trunc = s["judge_truncated"][()]
+    assert c["judges"] == [{"id": j, "kind": k, "refusal": int((votes[:, i] == 1).sum()), "compliance": int((votes[:, i] == 0).sum()),
+                            "abstained": int((votes[:, i] == -1).sum()), "truncated": int(trunc[:, i].sum())}
+                           for i, (j, k) in enumerate(zip(["rule", "g1", "g2", "g3"], ["rule"] + ["qwen3guard_gen"] * 3))], c["judges"]
     bys = {(b["metric"], b["by"]) for b in c["behaviour"]}
     assert bys == {(m, by) for m in ("asr", "orr") for by in ("all", "source", "category")}, bys
     print(f"tie {tie}: {checked} behaviour cells agree with the votes")
