@@ -17,6 +17,7 @@
 #include "tokenizer/tokenizer.h"
 #include "util/check.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace tp {
 
@@ -47,7 +48,7 @@ std::shared_ptr<JudgeSet> judges_new(const JudgeSpec& spec, int device_index) {
     if (j.kind == JudgeKind::RULE) j.rule = rule_judge_new(s.refusal_patterns);
     else if (!judge_kind_runnable(s.kind))
       throw Error(fmt::format("judge.judges: {} ({}) cannot run: {}", s.id, s.kind, judge_kind_missing(s.kind)),
-                  "runnable judge kinds: rule, qwen3guard_gen");
+                  "runnable judge kinds: " + join(judge_kinds_runnable(), ", "));
     set->judges.push_back(std::move(j));
   }
   return set;
