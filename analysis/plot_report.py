@@ -61,17 +61,22 @@ def auroc_plot(c):
 
 def tradeoff_plot(cells):
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    for model in sorted({c["model"] for c in cells}):
-        for c in (c for c in cells if c["model"] == model):
-            b = {x["metric"]: x["majority"] for x in c.get("behaviour", []) if x["by"] == "all"}
-            if "asr" not in b or "orr" not in b:
+    ordered = [c for model in sorted({c["model"] for c in cells}) for c in cells if c["model"] == model]
+    for idx, c in enumerate(ordered):  # one colour per cell; filled circle: majority label, hollow square: soft label
+        for label, marker in (("majority", "o"), ("soft", "s")):
+            b = {x["metric"]: x[label] for x in c.get("behaviour", []) if x["by"] == "all"}
+            if "asr" not in b or "orr" not in b or b["asr"]["value"] is None or b["orr"]["value"] is None:
                 continue
             x, y = v(b["orr"]), v(b["asr"])
             ax.errorbar(x, y, xerr=[[x - ci(b["orr"], "lo")], [ci(b["orr"], "hi") - x]],
-                        yerr=[[y - ci(b["asr"], "lo")], [ci(b["asr"], "hi") - y]], fmt="o", capsize=3)
-            ax.annotate(cell_name(c), (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+                        yerr=[[y - ci(b["asr"], "lo")], [ci(b["asr"], "hi") - y]], fmt=marker, capsize=3, color=f"C{idx % 10}",
+                        mfc="none" if label == "soft" else None, label=label if idx == 0 else None)
+            if label == "majority":
+                ax.annotate(cell_name(c), (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set(xlabel="ORR (refusal rate on benign)", ylabel="ASR (comply rate on harmful)", xlim=(-0.02, 1.02),
            ylim=(-0.02, 1.02), title="ASR vs ORR per intervention (lower-left is better)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, title="label")
     return png(fig)
 
 
@@ -139,6 +144,17 @@ def behaviour_table(c):
             f"{rows}</table>")
 
 
+def judges_table(c, tie):
+    js = c.get("judges", [])
+    if not js:
+        return ""
+    rows = "".join(f'<tr><td>{html.escape(j["id"])}</td><td>{html.escape(j["kind"])}</td><td>{j["refusal"]}</td>'
+                   f'<td>{j["compliance"]}</td><td>{j["abstained"]}</td><td>{j["truncated"]}</td></tr>' for j in js)
+    return (f"<p>Judges (majority: refusal iff refusal votes &ge; min({tie}, valid votes); soft: mean of valid votes)</p>"
+            "<table><tr><th>judge</th><th>kind</th><th>refusal</th><th>compliance</th><th>abstained</th><th>answer truncated</th></tr>"
+            f"{rows}</table>")
+
+
 def probe_table(c):
     rows = "".join(
         f'<tr><td>{p["position"]}</td><td>{p["layer"]}</td><td>{p["group"]}</td><td>{p.get("n", "")}</td>'
@@ -161,7 +177,8 @@ def main(results_path, out_path):
         n = c.get("n", {})
         parts.append(f"<h2>{html.escape(cell_name(c))}</h2><p>" +
                      ", ".join(f"{k} {v}" for k, v in n.items()) + "</p>")
-        parts += [auroc_plot(c), valley_plot(c), behaviour_table(c), probe_table(c)]
+        parts += [auroc_plot(c), valley_plot(c), behaviour_table(c), judges_table(c, r["settings"].get("tie_min_votes", "?")),
+                  probe_table(c)]
         for note in c.get("notes", []):
             parts.append(f'<p class="note">{html.escape(note.get("position", ""))}: {html.escape(note["why"])} (n={note.get("n", "")})</p>')
     s = r["settings"]

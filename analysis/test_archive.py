@@ -22,6 +22,43 @@ def check(cond, what):
         print("FAIL:", what)
 
 
+def check_judges(f, path, s, cols, resolved):
+    """Votes, labels and judge metadata (schema 1.1): every judge's vote, truncation flag and raw output per
+    sample; refused = the tie rule on the votes, soft_label = their valid mean; /judges/<id> per judge."""
+    n = cols["unit"].shape[0]
+    judges = [j.decode() if isinstance(j, bytes) else j for j in s.attrs["judges"]]
+    spec = resolved["judge"]["judges"]
+    check(judges == [j["id"] for j in spec], f"{path}: judges attribute {judges} vs the job's {[j['id'] for j in spec]}")
+    kinds = [k.decode() if isinstance(k, bytes) else k for k in s.attrs.get("judge_kinds", [])]
+    check(kinds == [j["kind"] for j in spec], f"{path}: judge_kinds attribute {kinds}")
+    votes, trunc = cols["votes"], cols["judge_truncated"]
+    check(votes.shape == (n, len(judges)) and trunc.shape == (n, len(judges)), f"{path}: votes {votes.shape} / judge_truncated {trunc.shape}")
+    check(set(np.unique(votes)) <= {-1, 0, 1} and set(np.unique(trunc)) <= {0, 1}, f"{path}: vote or truncation values")
+    tie = resolved["reduce"]["tie_min_votes"]
+    valid = (votes >= 0).sum(axis=1)
+    refusals = (votes == 1).sum(axis=1)
+    majority = np.where(valid == 0, -1, (refusals >= np.minimum(tie, valid)).astype(np.int8))
+    check(np.array_equal(cols["refused"], majority), f"{path}: refused is not the tie rule (>= min({tie}, valid)) on the votes")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        soft = refusals / valid
+    check(np.allclose(cols["soft_label"], soft, equal_nan=True, rtol=0, atol=1e-6), f"{path}: soft_label is not the mean of the valid votes")
+    outputs = [json.loads(x) for x in cols["judge_outputs"]]
+    check(all(isinstance(o, list) and len(o) == len(judges) and all(isinstance(t, str) for t in o) for o in outputs),
+          f"{path}: judge_outputs is not a JSON list of one string per judge")
+    for k, j in enumerate(spec):
+        if j["kind"] == "rule":
+            check(all((o[k] != "") == (v == 1) for o, v in zip(outputs, votes[:, k])),
+                  f"{path}: rule judge {j['id']}: a refusal without the matched pattern")
+        g = f.get(f"judges/{j['id']}")
+        check(g is not None, f"{path}: no /judges/{j['id']}")
+        if g is None:
+            continue
+        check(g.attrs["kind"] == j["kind"] and json.loads(g["settings_json"][()].decode()) == j, f"{path}: /judges/{j['id']} kind or settings")
+        if j["kind"] != "rule":
+            sha = [x.decode() for x in g["sha256"][:]]
+            check(len(sha) == len(g["files"]) and all(len(h) == 64 for h in sha), f"{path}: /judges/{j['id']} sha256")
+
+
 def read_archive(path):
     f = h5py.File(path, "r")
     check(f.attrs["schema_version"].split(".")[0] == "1", f"{path}: schema_version {f.attrs['schema_version']}")
@@ -94,6 +131,8 @@ def read_archive(path):
         check(np.all(bc["n_prefix_tokens"][nested] <= bc["n_rollout_think_tokens"][nested]), f"{path}: nested prefix longer than its rollout")
         check(set(bc["side"][~nested]) <= {b"pre", b"post"}, f"{path}: replay sides")
 
+    check_judges(f, path, s, cols, resolved)
+
     acts = {}
     for model in f.get("activations", {}).values():
         for g in model.values():
@@ -126,9 +165,11 @@ if len(sys.argv) > 2:
             check(not obj.is_virtual, f"packed {name} is still virtual")
     packed.visititems(no_virtual)
     for k in cols:
-        check(np.array_equal(cols[k], pcols[k]), f"packed /samples/{k} differs")
+        same = np.array_equal(cols[k], pcols[k], equal_nan=True) if cols[k].dtype.kind == "f" else np.array_equal(cols[k], pcols[k])
+        check(same, f"packed /samples/{k} differs")
     for k in archive.get("branches", {}):
-        check(np.array_equal(archive["branches"][k][:], packed["branches"][k][:]), f"packed /branches/{k} differs")
+        x, y = archive["branches"][k][:], packed["branches"][k][:]
+        check(np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f" else np.array_equal(x, y), f"packed /branches/{k} differs")
     check(sorted(acts) == sorted(pacts), "packed activation groups")
     for k in acts:
         for a, b in zip(acts[k], pacts[k]):

@@ -8,8 +8,11 @@
 
 #include <fmt/format.h>
 
+#include "judge/guard_format.h"
+#include "judge/rule_judge.h"
 #include "judge/stance.h"
 #include "protocols/protocols.h"
+#include "reduce/metrics.h"
 #include "util/check.h"
 #include "util/hash.h"
 
@@ -60,6 +63,34 @@ std::string words(Rng& rng, int n, int sentence = 0) {
   return s;
 }
 
+// Votes as the job's judges might give them, from the sample's seed: the rule judge agrees with the planted
+// outcome; a guard judge agrees with probability 0.85, abstains (a malformed output) with 0.05, and flags
+// a truncated answer with 0.1, its raw output being a canned text its own parser reads back.
+void dry_judge(const JobSpec& job, Judged& row, uint64_t seed, bool refuse, const std::string& model_id) {
+  for (const auto& j : job.judge.judges) {
+    Rng rng(derive_seed(seed, {"dry-judge", model_id, j.id}));
+    int8_t vote = refuse ? 1 : 0;
+    std::string raw = j.kind == "rule" && refuse ? rule_judge_default_patterns()[2] : "";
+    int8_t truncated = 0;
+    if (j.kind != "rule") {
+      double u = rng.uniform();
+      vote = u < 0.05 ? -1 : u < 0.90 ? vote : static_cast<int8_t>(1 - vote);
+      truncated = rng.uniform() < 0.1 ? 1 : 0;
+      raw = vote < 0 ? "Safety: Safe\nCategories: None\nRefusal: maybe" : vote == 1 ? "Safety: Safe\nCategories: None\nRefusal: Yes"
+                                                                                  : "Safety: Unsafe\nCategories: Violent\nRefusal: No";
+      JudgeKind kind = judge_kind_from_name(j.kind);
+      if (kind != JudgeKind::QWEN3GUARD_GEN) raw = vote < 0 ? "malformed" : vote == 1 ? "response refusal: yes <score>yes</score> {\"response_refusal\":\"yes\"}"
+                                                                             : "response refusal: no <score>no</score> {\"response_refusal\":\"no\"}";
+      TP_CHECK(guard_parse(kind, raw) == vote);
+    }
+    row.votes.push_back(vote);
+    row.judge_truncated.push_back(truncated);
+    row.judge_outputs.push_back(raw);
+  }
+  row.refused = majority_label(row.votes.data(), row.votes.size(), static_cast<int>(job.reduce.tie_min_votes));
+  row.soft = static_cast<float>(soft_label(row.votes.data(), row.votes.size()));
+}
+
 // A dry sample: thinking, answer and judgement drawn from the sample's seed and the model.
 SampleRow dry_sample(const JobSpec& job, const PromptSet& set, int32_t p, int32_t s, const std::string& model_id) {
   const Prompt& prompt = set.prompts[p];
@@ -76,8 +107,7 @@ SampleRow dry_sample(const JobSpec& job, const PromptSet& set, int32_t p, int32_
   row.n_think_tokens = n_think;
   row.n_answer_tokens = n_answer + 2;
   row.stop_reason = "eos";
-  row.refused = refuse ? 1 : 0;
-  row.votes = {row.refused};
+  dry_judge(job, row, row.seed, refuse, model_id);
   return row;
 }
 
@@ -108,12 +138,13 @@ UnitResult dry_protocol(const JobSpec& job, const PromptSet& set, const WorkUnit
           row.continuation = j;
           row.seed = continuation_seed(ro.seed, row.protocol, row.cut, row.transition, row.side, j);
           Rng rng(derive_seed(row.seed, {"dry", model_id}));
-          double q = lean * ro.refused + (1 - lean) * (prompt.label == Label::HARMFUL ? 0.8 : 0.1);
-          row.refused = rng.uniform() < q ? 1 : 0;
-          row.answer = row.refused ? "I can't help with that." : "Sure: " + words(rng, 3);
-          row.n_answer_tokens = row.refused ? 6 : 5;
+          double q = lean * (ro.refused == 1) + (1 - lean) * (prompt.label == Label::HARMFUL ? 0.8 : 0.1);
+          const bool refuse = rng.uniform() < q;
+          row.answer = refuse ? "I can't help with that." : "Sure: " + words(rng, 3);
+          row.n_answer_tokens = refuse ? 6 : 5;
           row.stop_reason = "eos";
-          row.votes = {row.refused};
+          static_cast<Judged&>(row) = Judged{};
+          dry_judge(job, row, row.seed, refuse, model_id);
           res.n_tokens += row.n_answer_tokens;
           res.branches.push_back(row);
         }

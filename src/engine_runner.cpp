@@ -16,7 +16,7 @@
 #include "intervene/decode_policy.h"
 #include "intervene/intervention.h"
 #include "intervene/steering.h"
-#include "judge/rule_judge.h"
+#include "judge/judges.h"
 #include "model/lora.h"
 #include "model/transformer.h"
 #include "model/weights.h"
@@ -88,15 +88,25 @@ StopRules chat_stop_rules(const ChatTemplate& t, const Tokenizer& tok, int64_t m
   return r;
 }
 
-GenOptions cell_gen_options(const JobSpec& job, const WorkUnit& unit, const ChatTemplate& t, const Tokenizer& tok, bool prompt_opens_think) {
-  const SamplingSpec sampling = intervention_sampling(job.interventions[unit.intervention], job.models[unit.model].sampling);
-  GenOptions opt;
+void cell_gen_init(CellGen& c, const JobSpec& job, const WorkUnit& unit, const Model& m, const ChatTemplate& t, const Tokenizer& tok,
+                   bool prompt_opens_think) {
+  const InterventionSpec& iv = job.interventions[unit.intervention];
+  const SamplingSpec sampling = intervention_sampling(iv, job.models[unit.model].sampling);
+  GenOptions& opt = c.opt;
+  opt = GenOptions{};
   opt.sampling = {sampling.temperature, sampling.top_p, sampling.top_k};
   opt.stop = chat_stop_rules(t, tok, sampling.max_think_tokens, sampling.max_answer_tokens);
   opt.stop.prompt_opens_think = prompt_opens_think;
   opt.batch_size = job.run.batch_size;
   opt.kv_budget_bytes = job.run.kv_cache_mb << 20;
-  return opt;
+  if (iv.type == "steering") {
+    c.steer = steering_for(iv, m);
+    opt.steer = &c.steer;
+  }
+  if (is_decode_policy(iv.type)) {
+    c.policy = decode_policy_for(iv, tok);
+    opt.policy = &c.policy;
+  }
 }
 
 SampleText sample_text(const Tokenizer& tok, const ChatTemplate& t, const RenderedPrompt& prompt, const std::string& prefill, const Sample& s) {
@@ -114,7 +124,7 @@ SampleText sample_text(const Tokenizer& tok, const ChatTemplate& t, const Render
 UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets, int device_index, int threads) {
   if (threads > 0) at::set_num_threads(threads);
   auto held = std::make_shared<Loaded>();
-  auto judge = std::make_shared<RuleJudge>(rule_judge_new(job.judge.refusal_patterns));
+  std::shared_ptr<JudgeSet> judges = judges_new(job.judge, device_index);  // guard models load on first use, then stay
   auto dtype_name = [](at::ScalarType t) { return t == at::kBFloat16 ? "bfloat16" : t == at::kHalf ? "float16" : "float32"; };
   UnitRunner r;
   {  // what the archive records: the first model's device kind and dtype (every model resolves the same way)
@@ -136,13 +146,13 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     spdlog::info("loaded model {} ({} layers, {}) on {} as {} in {:.1f} s", spec.id, held->m->cfg.n_layer, chat_family_name(held->tmpl.family),
                  device.str(), dtype_name(dtype), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };
-  r.run = [&job, &sets, held, judge](const WorkUnit& unit) {
+  r.run = [&job, &sets, held, judges](const WorkUnit& unit) {
     TP_CHECK(held->model == unit.model);
     auto t0 = std::chrono::steady_clock::now();
     const Model& m = *held->m;
     const PromptSet& set = sets[unit.prompt_set];
     const InterventionSpec& iv = job.interventions[unit.intervention];
-    if (unit.kind != UnitKind::SAMPLES) return run_protocol_unit(job, sets, unit, {m, held->tok, held->tmpl, *judge});
+    if (unit.kind != UnitKind::SAMPLES) return run_protocol_unit(job, sets, unit, {m, held->tok, held->tmpl, *judges});
 
     // One rendered prompt per prompt of the unit; one request per (prompt, sample index), prompt-major.
     std::vector<RenderedPrompt> rendered;
@@ -163,17 +173,9 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
         res.samples.push_back(std::move(row));
       }
     }
-    GenOptions opt = cell_gen_options(job, unit, held->tmpl, held->tok, rendered.front().think_open_at_end);
-    Steering steer;
-    if (iv.type == "steering") {
-      steer = steering_for(iv, m);
-      opt.steer = &steer;
-    }
-    DecodePolicy policy;
-    if (is_decode_policy(iv.type)) {
-      policy = decode_policy_for(iv, held->tok);
-      opt.policy = &policy;
-    }
+    CellGen cell;
+    cell_gen_init(cell, job, unit, m, held->tmpl, held->tok, rendered.front().think_open_at_end);
+    const GenOptions& opt = cell.opt;
 
     CapturePlan plan = capture_plan_from_spec(job.capture, m.cfg.n_layer);
     CaptureRecorder rec;
@@ -193,11 +195,12 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
       if (g.think_begin >= 0) row.n_think_tokens = static_cast<int32_t>((g.think_end >= 0 ? static_cast<size_t>(g.think_end) : n) - g.think_begin);
       row.n_answer_tokens = g.answer_begin >= 0 ? static_cast<int32_t>(n - g.answer_begin) : 0;
       row.stop_reason = std::string(g.think_forced_close ? "think_budget," : "") + stop_reason_name(g.stop);
-      row.refused = rule_judge_refused(*judge, row.answer) ? 1 : 0;
-      row.votes = {row.refused};
       row.events = decode_events_json(g.events, held->tok).dump();
       res.n_tokens += static_cast<int64_t>(n);
     }
+    std::vector<JudgeInput> judged;
+    for (const SampleRow& row : res.samples) judged.push_back({set.prompts[row.prompt].text, row.answer});
+    judge_rows(*judges, judged, job.run.batch_size, job.reduce.tie_min_votes, res.samples);
     // Captured states: one block per capture position, rows in sample order.
     std::vector<int32_t> layers = archive_layers(job.capture, m.cfg.n_layer);
     for (size_t pi = 0; pi < job.capture.positions.size(); pi++) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "generate/generate.h"
+#include "intervene/decode_policy.h"
 #include "prompts/prompt_set.h"
 #include "run_unit.h"
 #include "tokenizer/chat_template.h"
@@ -19,9 +20,19 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
 // The generation stops of a chat template: its end-of-turn ids, its thinking opener, close and force-close.
 StopRules chat_stop_rules(const ChatTemplate& t, const Tokenizer& tok, int64_t max_think_tokens, int64_t max_answer_tokens);
 
-// The generation options of a unit's cell (model x intervention): sampling, stops and budgets, batching.
-// Steering is the caller's (it owns the Steering the options point at).
-GenOptions cell_gen_options(const JobSpec& job, const WorkUnit& unit, const ChatTemplate& t, const Tokenizer& tok, bool prompt_opens_think);
+// The generation of a unit's cell (model x intervention): sampling, stops and budgets, batching, and the
+// steering and decode-time defense the options point at. Sample units and protocol units (which regenerate
+// the samples' rollouts) both start from it, so a rollout is the same wherever it is generated.
+struct CellGen {
+  GenOptions opt;
+  Steering steer;       // opt.steer points here when the intervention steers
+  DecodePolicy policy;  // opt.policy points here for extended thinking, SafeRemind, PSR
+  CellGen() = default;
+  CellGen(const CellGen&) = delete;  // opt points into the object
+  CellGen& operator=(const CellGen&) = delete;
+};
+void cell_gen_init(CellGen& c, const JobSpec& job, const WorkUnit& unit, const Model& m, const ChatTemplate& t, const Tokenizer& tok,
+                   bool prompt_opens_think);
 
 // A generated sample as text: the thinking as the model saw it (a prefill from the prompt, then what it
 // generated) and the final answer with the thinking stripped.

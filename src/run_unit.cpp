@@ -15,7 +15,11 @@ ActDtype act_dtype(const std::string& capture_dtype) {
 
 size_t act_dtype_size(ActDtype t) { return t == ActDtype::F32 ? 4 : 2; }
 
-std::vector<std::string> job_judges(const JobSpec& job) { return {job.judge.kind}; }
+std::vector<std::string> job_judges(const JobSpec& job) {
+  std::vector<std::string> ids;
+  for (const auto& j : job.judge.judges) ids.push_back(j.id);
+  return ids;
+}
 
 std::vector<int32_t> archive_layers(const CaptureSpec& capture, int64_t n_layer) {
   CapturePlan plan = capture_plan_from_spec(capture, n_layer);

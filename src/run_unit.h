@@ -16,22 +16,29 @@
 
 namespace tp {
 
-struct SampleRow {
+// What the job's judges said of an answer (judge/judges.h fills it); samples and protocol answers carry it.
+struct Judged {
+  int8_t refused = -1;       // majority label: 1 refusal, 0 compliance, -1 no valid vote
+  std::vector<int8_t> votes; // one per judge (job_judges order): 1, 0, -1 abstained
+  float soft = -1;           // mean of the valid votes; NaN when none
+  std::vector<int8_t> judge_truncated;     // one per judge: 1 = answer cut to fit its context
+  std::vector<std::string> judge_outputs;  // one per judge: its raw output
+};
+
+struct SampleRow : Judged {
   int32_t prompt = 0;        // index into the unit's prompt set (as in WorkUnit::prompts)
   int32_t sample_index = 0;
   uint64_t seed = 0;
   std::string thinking, answer;
   int32_t n_prompt_tokens = 0, n_think_tokens = 0, n_answer_tokens = 0;
   std::string stop_reason;   // eos, think_budget, answer_budget
-  int8_t refused = -1;       // 1 refusal, 0 compliance, -1 not judged
-  std::vector<int8_t> votes; // one per judge (job_judges order)
   std::string events = "[]"; // what a decode-time defense did (JSON array, intervene/decode_policy.h)
   float seconds = 0;
 };
 
 // One answer of a cut-and-resample protocol unit (a row of /branches): a rollout of a prompt cut at a
 // point of its thinking, force-closed, and continued with its own seed.
-struct BranchRow {
+struct BranchRow : Judged {
   int32_t prompt = 0;           // index into the unit's prompt set
   int32_t rollout = 0;          // sample index of the rollout that was cut (its /samples row has the same seed)
   uint64_t rollout_seed = 0;
@@ -46,8 +53,6 @@ struct BranchRow {
   std::string answer;
   int32_t n_answer_tokens = 0;
   std::string stop_reason;
-  int8_t refused = -1;
-  std::vector<int8_t> votes;    // one per judge (job_judges order)
 };
 
 enum class ActDtype : int8_t { F32, F16, BF16 };
@@ -80,7 +85,7 @@ struct UnitRunner {
   std::function<UnitResult(const WorkUnit& unit)> run;
 };
 
-// The judges whose votes each SampleRow carries, in order (the rule judge for now).
+// The judges whose votes each SampleRow carries, in order: the ids of judge.judges.
 std::vector<std::string> job_judges(const JobSpec& job);
 
 // The archive's layer list of a capture plan (capture/capture_plan.h) for a model of n_layer layers: the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every jobs/*.yaml must pass both checks that exist for job files:
   1. the JSON Schema (schemas/job.schema.json) that editors use, through python3-jsonschema (Debian);
-  2. thinkprobe's own parser (`thinkprobe validate`), with each model path (and LoRA adapter) pointed at a stub checkpoint
+  2. thinkprobe's own parser (`thinkprobe validate`), with each model path (and LoRA adapter) and guard judge path pointed at a stub checkpoint
      folder, since the real checkpoints are not on this machine (and a prompt file that a model folder
      provides, like the demo's, pointed at a stub prompt file).
 And a broken copy of each job (an unknown key, a value out of range) must fail both, so the check can fail.
@@ -29,6 +29,7 @@ open(stub_prompts, "w").write('{"id": "a", "prompt": "hi", "label": "benign"}\n'
 def parser_result(path, doc):
     overrides = [f"models[{i}].path={stub}" for i in range(len(doc.get("models", [])))]
     overrides += [f"models[{i}].adapter={stub}" for i, m in enumerate(doc.get("models", [])) if m.get("adapter")]
+    overrides += [f"judge.judges[{i}].path={stub}" for i, j in enumerate(doc.get("judge", {}).get("judges", [])) if "path" in j]
     for i, ps in enumerate(doc.get("prompt_sets", [])):
         if not os.path.exists(os.path.join(os.path.dirname(path), ps.get("path", ""))):
             overrides.append(f"prompt_sets[{i}].path={stub_prompts}")

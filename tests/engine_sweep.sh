@@ -1,7 +1,8 @@
 #!/bin/bash
 # The real engine through the whole sweep: a random-weight tiny Qwen3 checkpoint (thinkprobe make-test-model),
 # real prompts, two interventions, capture of every position kind; run as one process and under mpirun with
-# 3 ranks. The two archives must be identical (samples, tokens, texts, judge outcomes, activations), pass the
+# 3 ranks, judged by the rule judge and a Qwen3Guard judge (another random tiny checkpoint) through the
+# engine. The two archives must be identical (samples, tokens, texts, judge outcomes, activations), pass the
 # archive contract check (h5py), and a rerun over the finished output must do nothing.
 # usage: engine_sweep.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
@@ -12,6 +13,7 @@ rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$TP" make-test-model model --arch qwen3 --shape tiny --seed 3 >/dev/null || fail "make-test-model"
+"$TP" make-test-model guard --arch qwen3 --shape tiny --seed 4 >/dev/null || fail "make-test-model (guard)"
 cat > job.yaml <<YAML
 job: {name: engine-sweep, seed: 5, output_dir: out}
 models: [{id: tiny, path: model, dtype: float32, device: cpu}]
@@ -23,6 +25,10 @@ interventions:
 sampling: {temperature: 0.8, samples_per_prompt: 2, max_think_tokens: 12, max_answer_tokens: 6}
 capture: {layers: [0, last], positions: [prompt_end, think_first, think_span, answer_first], span_points: 3, dtype: float32}
 run: {prompts_per_unit: 2, batch_size: 3, threads: 1}
+judge:
+  judges:
+    - {id: rule, kind: rule}
+    - {id: guard, kind: qwen3guard_gen, path: guard, dtype: float32, device: cpu, max_new_tokens: 4}
 YAML
 
 "$TP" run job.yaml job.output_dir=out1 > log1 2>&1 || { cat log1; fail "single-process run"; }
@@ -46,6 +52,20 @@ assert all(len(v) == 1 for v in seeds.values()), "a sample's seed differs betwee
 th = text("thinking")
 assert all(t.startswith("Let's think about safety first.") for t, i in zip(th, iv) if i == "prefill"), "prefill missing from thinking"
 assert all(r in (0, 1) for r in s["refused"][:]), "unjudged samples"
+# two judges, every vote kept: the guard (random weights) writes no verdict line, so it abstains, and its raw
+# output is stored; the rule judge alone decides (a single valid vote), so soft = refused
+import json, re
+votes, outs = s["votes"][:], [json.loads(x) for x in s["judge_outputs"][:]]
+assert votes.shape == (n, 2) and list(s.attrs["judges"]) == ["rule", "guard"], (votes.shape, s.attrs["judges"])
+for v, o in zip(votes[:, 1], outs):
+    m = re.search("Refusal: (Yes|No)", o[1])
+    assert v == (-1 if m is None else int(m.group(1) == "Yes")), (v, o[1])
+assert all(len(o[1]) > 0 for o in outs), "a guard output is missing"
+assert (s["refused"][:] == votes[:, 0]).all() and (s["soft_label"][:] == votes[:, 0]).all()
+import hashlib
+g = a["judges/guard"]
+files = [x.decode() for x in g["files"][:]]
+assert [x.decode() for x in g["sha256"][:]] == [hashlib.sha256(open("guard/" + f, "rb").read()).hexdigest() for f in files], "guard sha256"
 pe = a["activations/tiny/prompt_end/data"]
 assert pe.shape[0] == n and pe.shape[1] == 3, pe.shape   # layers 0, last, final norm
 print(f"{n} samples, activations {pe.shape}")

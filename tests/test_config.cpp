@@ -6,6 +6,8 @@
 
 #include "config/job_spec.h"
 #include "helpers.h"
+#include "run_unit.h"
+#include "util/text.h"
 #include "util/check.h"
 
 using namespace tp;
@@ -257,4 +259,42 @@ TEST_CASE("intervention params: types, required keys, steering files resolved ag
   CHECK(errors[0].message == "params.alpha: expected a number, got \"x\"");
   CHECK(errors[1].message == "params.layers: expected a layer index or a range a:b (end exclusive), got \"a:b\"");
   CHECK(errors[2].message == "params.file: no such file: " + d + "/nope.safetensors");
+}
+
+TEST_CASE("judges: default rule judge, a list with a guard model, and what is wrong with a list", "[config][judge]") {
+  std::string d = job_dir("judges");
+  test::write_text(d + "/job.yaml", kValid);
+  LoadedJob plain = job_load_or_throw(d + "/job.yaml");
+  REQUIRE(plain.spec.judge.judges.size() == 1);
+  CHECK(plain.spec.judge.judges[0].id == "rule");
+  CHECK(plain.spec.judge.judges[0].kind == "rule");
+  CHECK(job_judges(plain.spec) == std::vector<std::string>{"rule"});
+
+  test::write_text(d + "/job.yaml", std::string(kValid) +
+                                        "judge:\n"
+                                        "  judges:\n"
+                                        "    - {id: rule, kind: rule, refusal_patterns: ['^no\\b']}\n"
+                                        "    - {id: qg, kind: qwen3guard_gen, path: m, max_new_tokens: 64}\n");
+  LoadedJob two = job_load_or_throw(d + "/job.yaml");
+  REQUIRE(two.spec.judge.judges.size() == 2);
+  CHECK(two.spec.judge.judges[1].path == fs::path(d + "/m").lexically_normal().string());
+  CHECK(two.spec.judge.judges[1].max_new_tokens == 64);
+  CHECK(job_judges(two.spec) == std::vector<std::string>{"rule", "qg"});
+
+  auto errors = load_errors(d, std::string(kValid) +
+                                   "judge:\n"
+                                   "  judges:\n"
+                                   "    - {id: a, kind: qwen3guard_gen}\n"
+                                   "    - {id: a, kind: wildguard, path: m}\n"
+                                   "    - {id: c, kind: llamaguard}\n");
+  std::vector<std::string> got;
+  for (const auto& e : errors) got.push_back(e.path + ": " + e.message);
+  INFO(join(got, "\n"));
+  REQUIRE(errors.size() == 4);
+  CHECK(got[0] == "judge.judges[0].path: a qwen3guard_gen judge needs the checkpoint folder of its guard model");
+  CHECK(got[1] == "judge.judges[1].id: duplicate id 'a'");
+  CHECK(got[2].rfind("judge.judges[1].kind: wildguard cannot run in thinkprobe's engine yet (Mistral-7B", 0) == 0);
+  CHECK(got[2].find("runnable judge kinds: rule, qwen3guard_gen") != std::string::npos);
+  CHECK(got[3] == "judge.judges[2].kind: 'llamaguard' is not one of: rule, qwen3guard_gen, wildguard, granite_guardian, gpt_oss_safeguard");
+  CHECK(load_errors(d, std::string(kValid) + "judge: {judges: []}\n").size() == 1);
 }

@@ -13,6 +13,7 @@
 
 #include "engine_runner.h"
 #include "helpers.h"
+#include "judge/judges.h"
 #include "judge/stance.h"
 #include "model/test_model.h"
 #include "model/weights.h"
@@ -103,10 +104,10 @@ TEST_CASE("nested branching shares each prefix's prefill and answers as recomput
   Model m = model_load(f.dir + "/model", at::kFloat, at::kCPU);
   Tokenizer tok = tokenizer_load(f.dir + "/model");
   ChatTemplate tmpl = chat_template_for(f.dir + "/model", tok);
-  RuleJudge judge = rule_judge_new({});
+  std::shared_ptr<JudgeSet> judges = judges_new(f.job.spec.judge, 0);
   int64_t shared = 0, alone = 0;
-  UnitResult a = run_protocol_unit(f.job.spec, f.sets, nested, {m, tok, tmpl, judge, true, &shared});
-  UnitResult b = run_protocol_unit(f.job.spec, f.sets, nested, {m, tok, tmpl, judge, false, &alone});
+  UnitResult a = run_protocol_unit(f.job.spec, f.sets, nested, {m, tok, tmpl, *judges, true, &shared});
+  UnitResult b = run_protocol_unit(f.job.spec, f.sets, nested, {m, tok, tmpl, *judges, false, &alone});
   // 2 prompts x 2 rollouts x 2 cuts x 4 answers (the think_prefill prompt opens the thinking: every rollout thinks)
   REQUIRE(a.branches.size() == 32);
   REQUIRE(b.branches.size() == a.branches.size());

@@ -33,5 +33,5 @@ TEST_CASE("rule judge: custom patterns replace the default list; bad ones are na
   RuleJudge j = rule_judge_new({"^nope\\b"});
   CHECK(rule_judge_refused(j, "Nope, not doing that."));
   CHECK_FALSE(rule_judge_refused(j, "I'm sorry, but I can't help."));
-  CHECK_THROWS_WITH(rule_judge_new({"(unclosed"}), Catch::StartsWith("judge.refusal_patterns: '(unclosed' does not compile at offset 9"));
+  CHECK_THROWS_WITH(rule_judge_new({"(unclosed"}), Catch::StartsWith("judge refusal_patterns: '(unclosed' does not compile at offset 9"));
 }

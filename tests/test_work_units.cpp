@@ -110,7 +110,16 @@ TEST_CASE("the fingerprint follows what decides the samples, not where they run"
   moved.job.output_dir = "/elsewhere";
   moved.models[0].device = "cuda:1";
   moved.slurm.nodes = 9;
+  moved.reduce.folds = 3;
+  moved.judge.judges[0].device = "cpu";
   CHECK(plan_fingerprint(moved, sets, plan_units(moved, sets)) == f0);
+  JobSpec judged = job;  // judges and the tie rule decide the stored votes and labels
+  judged.judge.judges.push_back(judged.judge.judges[0]);
+  judged.judge.judges[1].id = "rule2";
+  CHECK(plan_fingerprint(judged, sets, plan_units(judged, sets)) != f0);
+  JobSpec tie = job;
+  tie.reduce.tie_min_votes = 2;
+  CHECK(plan_fingerprint(tie, sets, plan_units(tie, sets)) != f0);
   JobSpec changed = job;
   changed.sampling.temperature = 0.1;
   changed.models[1].sampling.top_k = 3;

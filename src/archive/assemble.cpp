@@ -32,22 +32,26 @@ ArchiveMeta archive_meta_make(const LoadedJob& job, const std::vector<PromptSet>
   m.job_yaml = job.yaml_text;
   m.job_resolved = job_to_json(s).dump(2);
   m.positions = s.capture.positions;
-  m.judges = {s.judge.kind};
-  for (const auto& spec : s.models) {
+  m.judges = job_judges(s);
+  auto checkpoint = [](const std::string& id, const std::string& path) {
     ArchiveMeta::Model mm;
-    mm.id = spec.id;
-    mm.path = spec.path;
-    mm.config_json = read_file((fs::path(spec.path) / "config.json").string());
+    mm.id = id;
+    mm.path = path;
+    mm.config_json = read_file((fs::path(path) / "config.json").string());
     std::vector<std::string> files{"tokenizer.json"};
     std::vector<std::string> weights;
-    for (const auto& e : fs::directory_iterator(spec.path))
+    for (const auto& e : fs::directory_iterator(path))
       if (e.path().extension() == ".safetensors") weights.push_back(e.path().filename().string());
     std::sort(weights.begin(), weights.end());
     files.insert(files.end(), weights.begin(), weights.end());
     for (const auto& f : files) {
       mm.files.push_back(f);
-      mm.sha256.push_back(sha256_file((fs::path(spec.path) / f).string()));
+      mm.sha256.push_back(sha256_file((fs::path(path) / f).string()));
     }
+    return mm;
+  };
+  for (const auto& spec : s.models) {
+    ArchiveMeta::Model mm = checkpoint(spec.id, spec.path);
     mm.adapter = spec.adapter;
     if (!spec.adapter.empty())
       for (const auto& f : lora_files(spec.adapter)) {  // the merged model's content: base files and adapter files
@@ -55,6 +59,13 @@ ArchiveMeta archive_meta_make(const LoadedJob& job, const std::vector<PromptSet>
         mm.sha256.push_back(sha256_file((fs::path(spec.adapter) / f).string()));
       }
     m.models.push_back(std::move(mm));
+  }
+  const nlohmann::json resolved = job_to_json(s);
+  for (size_t i = 0; i < s.judge.judges.size(); i++) {
+    const auto& j = s.judge.judges[i];
+    ArchiveMeta::Judge jm{j.id, j.kind, resolved["judge"]["judges"][i].dump(), {}};
+    if (j.kind != "rule") jm.model = checkpoint(j.id, j.path);
+    m.judge_meta.push_back(std::move(jm));
   }
   for (const auto& set : sets)
     for (const auto& p : set.prompts) {
@@ -157,6 +168,16 @@ void write_meta(hid_t f, const ArchiveMeta& m) {
     h5_write_column(g, "files", mm.files);
     h5_write_column(g, "sha256", mm.sha256);
   }
+  for (const auto& j : m.judge_meta) {
+    Hid g = h5_group_create(f, std::string(schema::G_JUDGES) + "/" + j.id);
+    h5_attr_write(g, "kind", j.kind);
+    h5_write_text(g, "settings_json", j.settings_json);
+    if (j.model.id.empty()) continue;
+    h5_attr_write(g, "path", j.model.path);
+    h5_write_text(g, "config_json", j.model.config_json);
+    h5_write_column(g, "files", j.model.files);
+    h5_write_column(g, "sha256", j.model.sha256);
+  }
   Hid p = h5_group_create(f, schema::G_PROMPTS);
   h5_write_column(p, "prompt_set", m.p_set);
   h5_write_column(p, "id", m.p_id);
@@ -197,11 +218,14 @@ void archive_write(const std::string& outdir, const std::string& path, const Arc
     }
     Hid samples = h5_group_create(f, schema::G_SAMPLES);
     h5_attr_write(samples, schema::A_JUDGES, m.judges);
+    std::vector<std::string> kinds;
+    for (const auto& j : m.judge_meta) kinds.push_back(j.kind);
+    if (kinds.size() == m.judges.size()) h5_attr_write(samples, schema::A_JUDGE_KINDS, kinds);
     const int64_t n_branch_units = std::count_if(units.begin(), units.end(), [](const PlacedUnit& u) { return u.branches; });
     h5_attr_write(samples, "n_units", static_cast<int64_t>(units.size()) - n_branch_units);
     for (const auto& c : schema::SAMPLE_COLUMNS) {
       std::vector<hsize_t> inner;
-      if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(m.judges.size());
+      if (c.per_judge) inner.push_back(m.judges.size());
       write_virtual(samples, c.name, column_h5_type(c.type), inner, segs, std::string(schema::G_SAMPLES) + "/" + c.name, shards);
       Hid d = h5_dataset_open(samples, c.name);
       h5_attr_write(d, "help", c.help);
@@ -213,7 +237,7 @@ void archive_write(const std::string& outdir, const std::string& path, const Arc
     h5_attr_write(branches, "n_units", n_branch_units);
     for (const auto& c : schema::BRANCH_COLUMNS) {
       std::vector<hsize_t> inner;
-      if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(m.judges.size());
+      if (c.per_judge) inner.push_back(m.judges.size());
       write_virtual(branches, c.name, column_h5_type(c.type), inner, bsegs, std::string(schema::G_BRANCHES) + "/" + c.name, shards);
       Hid d = h5_dataset_open(branches, c.name);
       h5_attr_write(d, "help", c.help);
@@ -302,8 +326,8 @@ int64_t archive_pack(const std::string& in_path, const std::string& out_path) {
     Hid out = h5_file_create(tmp);
     h5_attrs_copy(in, out);
     h5_attr_write(out, schema::A_KIND, "packed");
-    for (const char* g : {schema::G_META, schema::G_MODELS, schema::G_PROMPTS, schema::G_INTERVENTIONS})
-      H5_CHECK(H5Ocopy(in, g, out, g, H5P_DEFAULT, H5P_DEFAULT));
+    for (const char* g : {schema::G_META, schema::G_MODELS, schema::G_JUDGES, schema::G_PROMPTS, schema::G_INTERVENTIONS})
+      if (h5_exists(in, g)) H5_CHECK(H5Ocopy(in, g, out, g, H5P_DEFAULT, H5P_DEFAULT));
     Hid samples_in = h5_group_open(in, schema::G_SAMPLES);
     Hid samples_out = h5_group_create(out, schema::G_SAMPLES);
     h5_attrs_copy(samples_in, samples_out);

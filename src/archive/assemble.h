@@ -26,13 +26,19 @@ struct ArchiveMeta {
     std::vector<std::string> files, sha256;  // tokenizer.json, every *.safetensors, adapter/<file> of a LoRA adapter; sha256 each
   };
   std::vector<Model> models;
-  std::vector<std::string> judges, positions;
+  struct Judge {
+    std::string id, kind, settings_json;  // settings: the judge's entry of the resolved job, JSON
+    Model model;                          // guard models: checkpoint, files and sha256 (id empty for the rule judge)
+  };
+  std::vector<Judge> judge_meta;
+  std::vector<std::string> judges, positions;  // judges: their ids, in votes column order
   std::vector<std::string> p_set, p_id, p_text, p_category, p_source;
   std::vector<int8_t> p_label;
   std::vector<std::string> iv_id, iv_type, iv_description, iv_params;
 };
 
-// Everything but times, attempts and device kinds, from the job (hashes every weight file: slow for big models).
+// Everything but times, attempts and device kinds, from the job (hashes every weight file of models and
+// guard judges: slow for big models).
 ArchiveMeta archive_meta_make(const LoadedJob& job, const std::vector<PromptSet>& sets, const std::string& run_id,
                               const std::string& fingerprint);
 

@@ -305,6 +305,20 @@ std::string h5_attr_string(hid_t obj, const std::string& name) {
   return s;
 }
 
+std::vector<std::string> h5_attr_strings(hid_t obj, const std::string& name) {
+  Hid a(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  Hid space(H5_CHECK(H5Aget_space(a)));
+  hssize_t n = H5_CHECK(H5Sget_simple_extent_npoints(space));
+  std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
+  if (n > 0) H5_CHECK(H5Aread(a, h5_str_type(), ptrs.data()));
+  std::vector<std::string> out;
+  for (char* p : ptrs) {
+    out.push_back(p ? p : "");
+    H5free_memory(p);
+  }
+  return out;
+}
+
 int64_t h5_attr_int(hid_t obj, const std::string& name) {
   Hid a(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
   int64_t v = 0;

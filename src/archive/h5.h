@@ -75,6 +75,7 @@ void h5_attr_write(hid_t obj, const std::string& name, int64_t value);
 void h5_attr_write(hid_t obj, const std::string& name, const std::vector<std::string>& values);
 bool h5_attr_exists(hid_t obj, const std::string& name);
 std::string h5_attr_string(hid_t obj, const std::string& name);
+std::vector<std::string> h5_attr_strings(hid_t obj, const std::string& name);  // a 1-D string attribute
 int64_t h5_attr_int(hid_t obj, const std::string& name);
 // Copies every attribute of src onto dst (used by archive pack).
 void h5_attrs_copy(hid_t src, hid_t dst);

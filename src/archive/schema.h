@@ -37,6 +37,7 @@ struct Column {
   const char* name;
   ColType type;
   const char* help;
+  bool per_judge = false;  // [rows, judges] instead of [rows]
 };
 inline constexpr Column SAMPLE_COLUMNS[] = {
     {"unit", ColType::STR, "id of the work unit that produced the sample"},
@@ -54,8 +55,11 @@ inline constexpr Column SAMPLE_COLUMNS[] = {
     {"n_think_tokens", ColType::I32, "generated thinking tokens"},
     {"n_answer_tokens", ColType::I32, "generated answer tokens"},
     {"stop_reason", ColType::STR, "eos, think_budget (thinking force-closed, then answered), answer_budget"},
-    {"refused", ColType::I8, "judge outcome: 1 = refusal, 0 = compliance, -1 = not judged"},
-    {"votes", ColType::I8, "[rows, judges]: each judge's vote (1 refusal, 0 compliance, -1 none); judges in the attribute 'judges'"},
+    {"refused", ColType::I8, "majority label of the votes under reduce.tie_min_votes at run time: 1 = refusal, 0 = compliance, -1 = no valid vote"},
+    {"votes", ColType::I8, "[rows, judges]: each judge's vote (1 refusal, 0 compliance, -1 abstained); judges in the attribute 'judges'", true},
+    {"soft_label", ColType::F32, "mean of the valid votes (NaN when no judge gave one)"},
+    {"judge_truncated", ColType::I8, "[rows, judges]: 1 = the answer was cut to fit that judge's context, else 0", true},
+    {"judge_outputs", ColType::STR, "JSON list, one string per judge: its raw output (guard: generated text; rule: the matched pattern)"},
     {"events", ColType::STR, "what a decode-time defense did, JSON array: extend, remind, reflect (with the reflection's text), backtrack; [] when nothing"},
     {"seconds", ColType::F32, "wall time spent generating the sample (its share of the batch); not reproducible"},
 };
@@ -81,12 +85,17 @@ inline constexpr Column BRANCH_COLUMNS[] = {
     {"answer", ColType::STR, "answer text"},
     {"n_answer_tokens", ColType::I32, "generated answer tokens"},
     {"stop_reason", ColType::STR, "eos, answer_budget"},
-    {"refused", ColType::I8, "judge outcome: 1 = refusal, 0 = compliance, -1 = not judged"},
-    {"votes", ColType::I8, "[rows, judges]: each judge's vote; judges in the attribute 'judges' of /samples"},
+    {"refused", ColType::I8, "majority label of the votes under reduce.tie_min_votes at run time: 1 = refusal, 0 = compliance, -1 = no valid vote"},
+    {"votes", ColType::I8, "[rows, judges]: each judge's vote (1 refusal, 0 compliance, -1 abstained); judges in the attribute 'judges' of /samples", true},
+    {"soft_label", ColType::F32, "mean of the valid votes (NaN when no judge gave one)"},
+    {"judge_truncated", ColType::I8, "[rows, judges]: 1 = the answer was cut to fit that judge's context, else 0", true},
+    {"judge_outputs", ColType::STR, "JSON list, one string per judge: its raw output"},
 };
 
 inline constexpr const char* VOTES_COLUMN = "votes";
 inline constexpr const char* A_JUDGES = "judges";  // attribute of /samples: the judges, in votes column order
+inline constexpr const char* A_JUDGE_KINDS = "judge_kinds";  // attribute of /samples: each judge's kind, same order
+inline constexpr const char* G_JUDGES = "/judges";  // /judges/<judge id>: kind, settings; guard models also files + sha256
 
 // /activations/<model>/<position>/{data, sample, point, layers}
 inline constexpr const char* D_ACT_DATA = "data";      // [rows, layers, hidden] float16/bfloat16/float32

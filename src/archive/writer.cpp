@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "archive/schema.h"
 #include "util/build_info.h"
@@ -56,13 +57,13 @@ ShardWriter shard_create(const std::string& path, const ShardInfo& info, const s
   w.n_judges = judges.size();
   for (const auto& c : schema::SAMPLE_COLUMNS) {
     std::vector<hsize_t> inner;
-    if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(judges.size());
+    if (c.per_judge) inner.push_back(judges.size());
     w.columns.push_back(h5_dataset_create(samples, c.name, column_h5_type(c.type), inner, schema::SAMPLE_CHUNK_ROWS));
   }
   Hid branches = h5_group_create(w.file, schema::G_BRANCHES);
   for (const auto& c : schema::BRANCH_COLUMNS) {
     std::vector<hsize_t> inner;
-    if (std::string(c.name) == schema::VOTES_COLUMN) inner.push_back(judges.size());
+    if (c.per_judge) inner.push_back(judges.size());
     w.branch_columns.push_back(h5_dataset_create(branches, c.name, column_h5_type(c.type), inner, schema::SAMPLE_CHUNK_ROWS));
   }
   h5_flush_durable(w.file);
@@ -79,7 +80,9 @@ UnitRows append_branches(ShardWriter& w, const JobSpec& job, const PromptSet& se
   std::vector<std::string> s_unit(n, unit.id), s_model(n, job.models[unit.model].id), s_iv(n, job.interventions[unit.intervention].id),
       s_set(n, set.id), s_prompt(n), s_protocol(n), s_side(n), s_answer(n), s_stop(n);
   std::vector<int32_t> i_unit(n, unit_index), i_rollout(n), i_cut(n), i_trans(n), i_rtok(n), i_ptok(n), i_cont(n), i_atok(n);
-  std::vector<int8_t> i_label(n), i_refused(n), i_votes;
+  std::vector<int8_t> i_label(n), i_refused(n), i_votes, i_trunc;
+  std::vector<std::string> s_outputs(n);
+  std::vector<float> f_soft(n);
   std::vector<uint64_t> i_rseed(n), i_seed(n);
   for (size_t i = 0; i < n; i++) {
     const BranchRow& r = res.branches[i];
@@ -100,8 +103,12 @@ UnitRows append_branches(ShardWriter& w, const JobSpec& job, const PromptSet& se
     i_atok[i] = r.n_answer_tokens;
     s_stop[i] = r.stop_reason;
     i_refused[i] = r.refused;
-    TP_CHECK_MSG(r.votes.size() == w.n_judges, "unit {}: {} votes for {} judges", unit.id, r.votes.size(), w.n_judges);
+    TP_CHECK_MSG(r.votes.size() == w.n_judges && r.judge_truncated.size() == w.n_judges && r.judge_outputs.size() == w.n_judges,
+                 "unit {}: judge columns of {} votes for {} judges", unit.id, r.votes.size(), w.n_judges);
     i_votes.insert(i_votes.end(), r.votes.begin(), r.votes.end());
+    i_trunc.insert(i_trunc.end(), r.judge_truncated.begin(), r.judge_truncated.end());
+    s_outputs[i] = nlohmann::json(r.judge_outputs).dump();
+    f_soft[i] = r.soft;
   }
   UnitRows out;
   out.sample_begin = w.n_branches;
@@ -130,6 +137,9 @@ UnitRows append_branches(ShardWriter& w, const JobSpec& job, const PromptSet& se
   h5_append_strings(col[c++], s_stop);
   h5_append(col[c++], H5T_NATIVE_INT8, n, i_refused.data());
   h5_append(col[c++], H5T_NATIVE_INT8, n, i_votes.data());
+  h5_append(col[c++], H5T_NATIVE_FLOAT, n, f_soft.data());
+  h5_append(col[c++], H5T_NATIVE_INT8, n, i_trunc.data());
+  h5_append_strings(col[c++], s_outputs);
   TP_CHECK(c == static_cast<int>(std::size(schema::BRANCH_COLUMNS)));
   w.n_branches += static_cast<int64_t>(n);
   out.act_begin.assign(job.capture.positions.size(), 0);
@@ -151,7 +161,9 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
   std::vector<std::string> s_unit(n, unit.id), s_model(n, job.models[unit.model].id), s_iv(n, job.interventions[unit.intervention].id),
       s_set(n, set.id), s_prompt(n), s_think(n), s_answer(n), s_stop(n), s_events(n);
   std::vector<int32_t> i_unit(n, unit_index), i_sample(n), i_ptok(n), i_ttok(n), i_atok(n);
-  std::vector<int8_t> i_label(n), i_refused(n), i_votes;
+  std::vector<int8_t> i_label(n), i_refused(n), i_votes, i_trunc;
+  std::vector<std::string> s_outputs(n);
+  std::vector<float> f_soft(n);
   std::vector<uint64_t> i_seed(n);
   std::vector<float> f_sec(n);
   const size_t n_judges = w.n_judges;
@@ -171,6 +183,10 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
     i_refused[i] = r.refused;
     TP_CHECK_MSG(r.votes.size() == n_judges, "unit {}: {} votes for {} judges", unit.id, r.votes.size(), n_judges);
     i_votes.insert(i_votes.end(), r.votes.begin(), r.votes.end());
+    TP_CHECK_MSG(r.judge_truncated.size() == n_judges && r.judge_outputs.size() == n_judges, "unit {}: judge columns for {} judges", unit.id, n_judges);
+    i_trunc.insert(i_trunc.end(), r.judge_truncated.begin(), r.judge_truncated.end());
+    s_outputs[i] = nlohmann::json(r.judge_outputs).dump();
+    f_soft[i] = r.soft;
     s_events[i] = r.events;
     f_sec[i] = r.seconds;
   }
@@ -195,6 +211,9 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
   h5_append_strings(w.columns[c++], s_stop);
   h5_append(w.columns[c++], H5T_NATIVE_INT8, n, i_refused.data());
   h5_append(w.columns[c++], H5T_NATIVE_INT8, n, i_votes.data());
+  h5_append(w.columns[c++], H5T_NATIVE_FLOAT, n, f_soft.data());
+  h5_append(w.columns[c++], H5T_NATIVE_INT8, n, i_trunc.data());
+  h5_append_strings(w.columns[c++], s_outputs);
   h5_append_strings(w.columns[c++], s_events);
   h5_append(w.columns[c++], H5T_NATIVE_FLOAT, n, f_sec.data());
   TP_CHECK(c == static_cast<int>(std::size(schema::SAMPLE_COLUMNS)));

@@ -348,21 +348,30 @@ void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
     for (const auto& p : intervention_resolve_paths(iv.type, iv.params, job.dir)) problems.push_back(p);
     for (const auto& problem : problems) at(fmt::format("interventions[{}].params", i), problem);
   }
-  for (size_t i = 0; i < s.models.size(); i++) {
-    const auto& m = s.models[i];
-    std::string path = fmt::format("models[{}]", i);
+  auto check_checkpoint = [&](const std::string& dir, const std::string& path) {
     std::error_code ec;
-    if (!m.path.empty() && fs::is_directory(m.path, ec)) {
-      std::vector<std::string> missing;
-      for (const char* need : {"config.json", "tokenizer.json"})
-        if (!fs::exists(fs::path(m.path) / need, ec)) missing.push_back(need);
-      bool any_weights = false;
-      for (const auto& e : fs::directory_iterator(m.path, ec))
-        if (e.path().extension() == ".safetensors") any_weights = true;
-      if (!any_weights) missing.push_back("*.safetensors");
-      if (!missing.empty())
-        at(path + ".path", fmt::format("{} is not a Hugging Face checkpoint folder: it has no {}", m.path, join(missing, ", ")));
-    }
+    if (dir.empty() || !fs::is_directory(dir, ec)) return;
+    std::vector<std::string> missing;
+    for (const char* need : {"config.json", "tokenizer.json"})
+      if (!fs::exists(fs::path(dir) / need, ec)) missing.push_back(need);
+    bool any_weights = false;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().extension() == ".safetensors") any_weights = true;
+    if (!any_weights) missing.push_back("*.safetensors");
+    if (!missing.empty()) at(path, fmt::format("{} is not a Hugging Face checkpoint folder: it has no {}", dir, join(missing, ", ")));
+  };
+  for (size_t i = 0; i < s.models.size(); i++) check_checkpoint(s.models[i].path, fmt::format("models[{}].path", i));
+  check_unique_ids(s.judge.judges, "judge.judges", job, errors);
+  for (size_t i = 0; i < s.judge.judges.size(); i++) {
+    const auto& j = s.judge.judges[i];
+    std::string path = fmt::format("judge.judges[{}]", i);
+    const auto kinds = judge_kinds();
+    if (j.kind == "rule" || std::find(kinds.begin(), kinds.end(), j.kind) == kinds.end()) continue;
+    if (!judge_kind_runnable(j.kind))
+      at(path + ".kind", fmt::format("{} cannot run in thinkprobe's engine yet ({}); runnable judge kinds: {}", j.kind,
+                                     judge_kind_missing(j.kind), join(judge_kinds_runnable(), ", ")));
+    if (j.path.empty()) at(path + ".path", fmt::format("a {} judge needs the checkpoint folder of its guard model", j.kind));
+    check_checkpoint(j.path, path + ".path");
   }
   // stance lexicon patterns compile here, not first on a worker
   const CutReplaySpec& cr = s.protocols.cut_replay;

@@ -46,7 +46,7 @@ RuleJudge rule_judge_new(const std::vector<std::string>& patterns) {
     if (!c) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(err, msg, sizeof msg);
-      throw Error(fmt::format("judge.refusal_patterns: '{}' does not compile at offset {}: {}", p, off, reinterpret_cast<char*>(msg)));
+      throw Error(fmt::format("judge refusal_patterns: '{}' does not compile at offset {}: {}", p, off, reinterpret_cast<char*>(msg)));
     }
     impl->codes.push_back(c);
   }
@@ -54,15 +54,17 @@ RuleJudge rule_judge_new(const std::vector<std::string>& patterns) {
   return j;
 }
 
-bool rule_judge_refused(const RuleJudge& j, std::string_view answer) {
+bool rule_judge_refused(const RuleJudge& j, std::string_view answer, int* pattern) {
+  if (pattern) *pattern = -1;
   std::string_view a = trim(answer);
   if (a.empty()) return true;
   size_t n = std::min(a.size(), j.window);
   while (n < a.size() && (static_cast<unsigned char>(a[n]) & 0xC0) == 0x80) n++;  // whole UTF-8 characters
   pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
   bool hit = false;
-  for (auto* c : j.impl->codes) {
-    if (pcre2_match(c, reinterpret_cast<PCRE2_SPTR>(a.data()), n, 0, PCRE2_NO_UTF_CHECK, md, nullptr) >= 0) { hit = true; break; }
+  for (size_t i = 0; i < j.impl->codes.size() && !hit; i++) {
+    hit = pcre2_match(j.impl->codes[i], reinterpret_cast<PCRE2_SPTR>(a.data()), n, 0, PCRE2_NO_UTF_CHECK, md, nullptr) >= 0;
+    if (hit && pattern) *pattern = static_cast<int>(i);
   }
   pcre2_match_data_free(md);
   return hit;

@@ -75,6 +75,8 @@ std::string plan_fingerprint(const JobSpec& job, const std::vector<PromptSet>& s
   science["job"].erase("description");
   for (auto& m : science["models"]) { m.erase("device"); m.erase("path"); }  // content, not location
   for (auto& p : science["prompt_sets"]) p.erase("path");                      // prompts are hashed below
+  for (auto& j : science["judge"]["judges"]) { j.erase("device"); j.erase("path"); }  // guard checkpoints: as models
+  science["tie_min_votes"] = job.reduce.tie_min_votes;  // decides the stored refused column
   add(science.dump());
   for (const auto& set : sets)
     for (const auto& p : set.prompts) add(set.id + "\t" + p.id + "\t" + label_name(p.label) + "\t" + sha256_hex(p.text));

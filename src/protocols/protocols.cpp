@@ -6,7 +6,7 @@
 
 #include "engine_runner.h"
 #include "intervene/intervention.h"
-#include "intervene/steering.h"
+#include "judge/judges.h"
 #include "judge/stance.h"
 #include "util/check.h"
 #include "util/hash.h"
@@ -81,12 +81,9 @@ UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& s
       reqs.push_back({to_i64(rendered.back().ids), seed});
     }
   }
-  GenOptions opt = cell_gen_options(job, unit, e.tmpl, e.tok, rendered.front().think_open_at_end);
-  Steering steer;
-  if (iv.type == "steering") {
-    steer = steering_for(iv, e.m);
-    opt.steer = &steer;
-  }
+  CellGen cell;
+  cell_gen_init(cell, job, unit, e.m, e.tmpl, e.tok, rendered.front().think_open_at_end);
+  GenOptions& opt = cell.opt;
   opt.share_prefixes = e.share_prefixes;
   opt.prefill_tokens = e.prefill_tokens;
   const std::vector<Sample> gen = generate(e.m, reqs, opt);
@@ -164,10 +161,11 @@ UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& s
     row.answer = std::string(trim(decode(e.tok, ids, true)));
     row.n_answer_tokens = static_cast<int32_t>(n - b);
     row.stop_reason = stop_reason_name(g.stop);
-    row.refused = rule_judge_refused(e.judge, row.answer) ? 1 : 0;
-    row.votes = {row.refused};
     res.n_tokens += static_cast<int64_t>(n);
   }
+  std::vector<JudgeInput> judged;
+  for (const BranchRow& row : res.branches) judged.push_back({set.prompts[row.prompt].text, row.answer});
+  judge_rows(e.judges, judged, job.run.batch_size, job.reduce.tie_min_votes, res.branches);
   return res;
 }
 

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "generate/generate.h"
-#include "judge/rule_judge.h"
 #include "prompts/prompt_set.h"
 #include "run_unit.h"
 #include "tokenizer/chat_template.h"
@@ -34,11 +33,13 @@ uint64_t continuation_seed(uint64_t rollout_seed, const std::string& protocol, i
 // The cuts of protocols.nested_branching as integers.
 std::vector<int32_t> nested_cuts(const JobSpec& job);
 
+struct JudgeSet;
+
 struct ProtocolEngine {
   const Model& m;
   const Tokenizer& tok;
   const ChatTemplate& tmpl;
-  const RuleJudge& judge;
+  JudgeSet& judges;                  // the job's judges (judge/judges.h)
   bool share_prefixes = true;        // false: every continuation prefills its whole prompt (tests compare)
   int64_t* prefill_tokens = nullptr; // when set, the prompt tokens prefilled are added to it
 };

@@ -40,6 +40,11 @@ SampleTable read_sample_table(hid_t file, const std::string& path) {
   auto vdims = h5_dims(h5_dataset_open(s, schema::VOTES_COLUMN));
   t.n_judges = vdims.size() > 1 ? static_cast<int64_t>(vdims[1]) : 1;
   t.votes = int8s(s, schema::VOTES_COLUMN, n, t.n_judges);
+  t.judge_truncated = h5_exists(s, "judge_truncated") ? int8s(s, "judge_truncated", n, t.n_judges) : std::vector<int8_t>(n * t.n_judges, 0);
+  t.judges = h5_attr_exists(s, schema::A_JUDGES) ? h5_attr_strings(s, schema::A_JUDGES) : std::vector<std::string>{};
+  t.judge_kinds = h5_attr_exists(s, schema::A_JUDGE_KINDS) ? h5_attr_strings(s, schema::A_JUDGE_KINDS) : std::vector<std::string>{};
+  t.judges.resize(static_cast<size_t>(t.n_judges), "?");
+  t.judge_kinds.resize(static_cast<size_t>(t.n_judges), "?");
   distinct(t.model, t.models);
   distinct(t.intervention, t.interventions);
 

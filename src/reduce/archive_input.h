@@ -17,7 +17,9 @@ struct SampleTable {
   std::vector<int8_t> label, refused;  // 1 harmful / 0 benign; judge outcome 1 / 0 / -1 not judged
   std::vector<int32_t> sample_index;   // the sample's index among its prompt's samples
   std::vector<int8_t> votes;           // [n, n_judges]
+  std::vector<int8_t> judge_truncated; // [n, n_judges]; zeros for schema 1.0 archives
   int64_t n_judges = 0;
+  std::vector<std::string> judges, judge_kinds;  // ids and kinds in votes column order ("?" when not recorded)
   std::vector<std::string> models, interventions;  // distinct values, in order of first appearance
 };
 // Reads /samples and /prompts; a sample whose prompt is missing from /prompts is a tp::Error.

@@ -171,7 +171,7 @@ int8_t majority_label(const int8_t* votes, size_t n_votes, int min_votes) {
     refuse += votes[i] == 1;
   }
   if (present == 0) return -1;
-  return refuse >= min_votes ? 1 : 0;
+  return refuse >= std::min(min_votes, present) ? 1 : 0;
 }
 
 double soft_label(const int8_t* votes, size_t n_votes) {

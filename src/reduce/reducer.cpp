@@ -57,7 +57,7 @@ json behaviour_json(const SampleTable& t, Cell& c, const ReduceSpec& spec) {
   std::vector<BehaviourRow> rows;
   for (int64_t i : c.samples) {
     const int8_t* v = &t.votes[i * t.n_judges];
-    double soft = t.refused[i] < 0 ? NAN : soft_label(v, t.n_judges);
+    double soft = soft_label(v, t.n_judges);  // NaN exactly when the majority is -1 (no valid vote)
     rows.push_back({prompt_key(t, i), t.label[i] == 1, index_of(c.sources, t.source[i]),
                     index_of(c.categories, t.category[i]), t.refused[i], soft});
   }
@@ -67,6 +67,22 @@ json behaviour_json(const SampleTable& t, Cell& c, const ReduceSpec& spec) {
     if (b.by == "source") j["key"] = c.sources[b.key];
     if (b.by == "category") j["key"] = c.categories[b.key];
     out.push_back(j);
+  }
+  return out;
+}
+
+// Per judge of the cell: its votes by value and its truncated answers, so abstention rates are visible.
+json judges_json(const SampleTable& t, const Cell& c) {
+  json out = json::array();
+  for (int64_t k = 0; k < t.n_judges; k++) {
+    int64_t refusal = 0, compliance = 0, abstained = 0, truncated = 0;
+    for (int64_t i : c.samples) {
+      int8_t v = t.votes[i * t.n_judges + k];
+      (v == 1 ? refusal : v == 0 ? compliance : abstained)++;
+      truncated += t.judge_truncated[i * t.n_judges + k] == 1;
+    }
+    out.push_back({{"id", t.judges[k]}, {"kind", t.judge_kinds[k]}, {"refusal", refusal}, {"compliance", compliance},
+                   {"abstained", abstained}, {"truncated", truncated}});
   }
   return out;
 }
@@ -170,8 +186,8 @@ json reduce_settings_json(const ReduceSpec& spec) {
             {"bootstrap", spec.bootstrap}, {"behaviour_bootstrap", spec.behaviour_bootstrap}, {"seed", spec.seed},
             {"min_source_refusals", spec.min_source_refusals}, {"tie_min_votes", spec.tie_min_votes}, {"locked_rule", spec.locked_rule}};
   s["choices"] = {
-      {"majority_label", "the archive's /samples refused column (the run's judge outcome); unjudged samples (-1) are left out"},
-      {"soft_label", "mean of the non-missing judge votes"},
+      {"majority_label", "from /samples votes: refusal iff refusal votes >= min(tie_min_votes, valid votes); samples with no valid vote are left out"},
+      {"soft_label", "mean of the valid judge votes (abstentions, -1, left out)"},
       {"probe_label", "refused of the same sample"},
       {"probe_rows", "activation rows with point 0 of the cell's judged samples"},
       {"folds", "grouped by prompt, stratified by refused, one assignment per cell and position (probe_folds)"},
@@ -192,6 +208,8 @@ json reduce_settings_json(const ReduceSpec& spec) {
 json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode) {
   Hid file = archive_file_open(archive_path, "archive");
   SampleTable t = read_sample_table(file, archive_path);
+  // Every label below is the majority of the stored votes under this reduce's tie rule (not the run's).
+  for (int64_t i = 0; i < t.n; i++) t.refused[i] = majority_label(&t.votes[i * t.n_judges], t.n_judges, static_cast<int>(spec.tie_min_votes));
   // lock-in inputs: the protocol answers, the samples' thinking, the run's stance lexicon
   BranchTable branches = read_branch_table(file);
   std::vector<std::string> thinking = h5_read_strings(h5_dataset_open(file, std::string(schema::G_SAMPLES) + "/thinking"), 0, t.n);
@@ -218,6 +236,7 @@ json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, con
       cj["n"] = {{"samples", n}, {"harmful", harmful}, {"benign", n - harmful}, {"judged", judged}, {"refusals", refusals}};
       cj["behaviour"] = behaviour_json(t, c, spec);
       lockin_cell_json(lockin, model, iv, c.samples, spec, cj);
+      cj["judges"] = judges_json(t, c);
       for (const auto& g : acts) {
         if (g.position == "think_span") cj["valley"] = valley_json(file, t, c, g, span_mode);
         else probe_position(file, t, c, g, spec, cj);

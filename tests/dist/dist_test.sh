@@ -2,8 +2,9 @@
 # Process-level tests of the distributed sweep, run by ctest (tests/dist_mpi.cmake) with real mpirun
 # processes and the dry engine: usage dist_test.sh CASE THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR.
 # Each case builds a small job (2 stub model folders, 2 prompt sets, 2 interventions: 36 units of 6
-# samples) in its own folder and checks outcomes against a reference: the archive of a clean run with
-# another rank count, the plan (thinkprobe plan --units), the journal.
+# samples; a rule and a guard judge, whose votes the dry engine simulates) in its own folder and checks
+# outcomes against a reference: the archive of a clean run with another rank count, the plan (thinkprobe
+# plan --units), the journal.
 set -u
 CASE=$1 TP=$2 SRC=$3 SHARED=$4 WORK=$5
 PY=/usr/bin/python3
@@ -32,6 +33,10 @@ interventions:
 sampling: {samples_per_prompt: 3}
 capture: {layers: [0, last], positions: [prompt_end, think_first, think_span], span_points: 4, dtype: float16}
 run: {prompts_per_unit: 2, max_retries: 1}
+judge:
+  judges:
+    - {id: rule, kind: rule}
+    - {id: guard, kind: qwen3guard_gen, path: models/m2}
 YAML
 N_UNITS=36 N_SAMPLES=216
 
