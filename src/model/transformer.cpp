@@ -15,6 +15,7 @@
 #include <ATen/ATen.h>
 #include <ATen/TensorIndexing.h>
 
+#include "model/cpu_gemv.h"  // linear_infer
 #include "util/check.h"
 
 namespace tp {
@@ -132,9 +133,9 @@ static at::Tensor rope(const at::Tensor& x, const BatchCtx& b) {
 static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, int64_t il, const at::Tensor& h, const BatchCtx& b) {
   const ModelConfig& c = m.cfg;
   const int64_t B = b.B, T = b.T, H = c.n_head, Hkv = c.n_head_kv, D = c.d_head, G = H / Hkv;
-  at::Tensor q = at::linear(h, l.wq, l.bq).view({B, T, H, D});
-  at::Tensor k = at::linear(h, l.wk, l.bk).view({B, T, Hkv, D});
-  at::Tensor v = at::linear(h, l.wv, l.bv).view({B, T, Hkv, D});
+  at::Tensor q = linear_infer(h, l.wq, l.bq).view({B, T, H, D});
+  at::Tensor k = linear_infer(h, l.wk, l.bk).view({B, T, Hkv, D});
+  at::Tensor v = linear_infer(h, l.wv, l.bv).view({B, T, Hkv, D});
   if (c.qk_norm) q = rms_norm(q, l.q_norm, c.rms_eps), k = rms_norm(k, l.k_norm, c.rms_eps);
   q = rope(q, b);
   k = rope(k, b);
@@ -149,11 +150,11 @@ static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, 
   at::Tensor probs = (scores.to(at::kFloat).view({B, Hkv, G, T, b.t_kv}) + b.mask).softmax(-1);
   at::Tensor out = at::matmul(probs.to(h.scalar_type()).view({B, Hkv, G * T, b.t_kv}), V);  // [B, Hkv, G*T, D]
   out = out.view({B, H, T, D}).permute({0, 2, 1, 3}).reshape({B, T, H * D});
-  return at::linear(out, l.wo, l.bo);
+  return linear_infer(out, l.wo, l.bo);
 }
 
 static at::Tensor mlp(const LayerWeights& l, const at::Tensor& h) {
-  return at::linear(at::silu(at::linear(h, l.w_gate, l.b_gate)) * at::linear(h, l.w_up, l.b_up), l.w_down, l.b_down);
+  return linear_infer(at::silu(linear_infer(h, l.w_gate, l.b_gate)) * linear_infer(h, l.w_up, l.b_up), l.w_down, l.b_down);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ at::Tensor forward(const Model& m, KVCache& kv, const ForwardBatch& fb, const Ho
     at::Tensor last = at::tensor(fb.n_real, at::kLong).to(m.device) - 1;
     x = x.index({at::arange(b.B, i64), last});  // [B, C]
   }
-  return at::linear(x, m.w.lm_head).to(at::kFloat);
+  return linear_infer(x, m.w.lm_head).to(at::kFloat);
 }
 
 }  // namespace tp
