@@ -10,7 +10,7 @@ namespace tp {
 
 // Largest number of rows (tokens) for which the kernel beats oneDNN's bf16 GEMM on the CPUs measured
 // (bench/RESULTS.md "## Engine"); larger batches are compute-bound and go to at::linear.
-constexpr int64_t kGemvMaxRows = 8;
+constexpr int64_t kGemvMaxRows = 16;
 
 // x: [..., K], w: [N, K], b: [N] or undefined -> [..., N], as at::linear.
 at::Tensor linear_infer(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {});
