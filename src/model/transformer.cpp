@@ -6,7 +6,9 @@
 // (research/models.md 1.1-1.4): RMSNorm statistics and softmax in float32, rotate_half RoPE, GQA.
 // Attention is written out (scores, mask, softmax, values) rather than calling libtorch 1.13's
 // at::_scaled_dot_product_attention: on CPU that is the same math path, and it would need the KV heads
-// repeated for GQA, which this grouping avoids.
+// repeated for GQA, which this grouping avoids. CPU bf16 inference takes two kernels instead where they
+// are faster: decode attention reading the cache in place (model/cpu_attention.h) and small-M linear
+// layers (model/cpu_gemv.h).
 #include "model/transformer.h"
 
 #include <cmath>
@@ -15,6 +17,7 @@
 #include <ATen/ATen.h>
 #include <ATen/TensorIndexing.h>
 
+#include "model/cpu_attention.h"  // cpu_attention
 #include "model/cpu_gemv.h"  // linear_infer
 #include "util/check.h"
 
@@ -142,6 +145,8 @@ static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, 
   // append to the cache: slot[b], all kv heads, positions pos[b, :]  ([B, T, Hkv, D] values)
   kv.k[il].index_put_({b.slot.view({B, 1}), Slice(), b.pos}, k);
   kv.v[il].index_put_({b.slot.view({B, 1}), Slice(), b.pos}, v);
+  if (cpu_attention_applies(q, kv.k[il]))  // decode on CPU: reads the cache in place (model/cpu_attention.h)
+    return linear_infer(cpu_attention(q, kv.k[il], kv.v[il], b.slot, b.pos, 1.0 / std::sqrt(double(D))).view({B, T, H * D}), l.wo, l.bo);
   at::Tensor K = (b.slot0 >= 0 ? kv.k[il].narrow(0, b.slot0, B) : kv.k[il].index_select(0, b.slot)).narrow(2, 0, b.t_kv);
   at::Tensor V = (b.slot0 >= 0 ? kv.v[il].narrow(0, b.slot0, B) : kv.v[il].index_select(0, b.slot)).narrow(2, 0, b.t_kv);
   // GQA without repeating K/V: the G query heads of one kv head become G*T query rows.
