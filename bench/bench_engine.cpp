@@ -1,7 +1,9 @@
 // Engine throughput on a Qwen3-0.6B-shape random checkpoint (make-test-model --shape qwen3-0.6b), bf16,
 // a fixed number of threads: prompt processing (pp128), batch-1 decode, aggregate decode at batch 16,
 // the cost of capturing all layers at three positions, and memory. The same-run reference is the
-// decode matmuls alone (every weight matrix of a decode step through at::linear, nothing else).
+// decode matmuls alone (every weight matrix of a decode step, nothing else), through at::linear (oneDNN) and
+// through linear_infer (the CPU bf16 kernel for <= kGemvMaxRows tokens), and the memory-bandwidth bound:
+// read bandwidth (at::sum over 1 GiB) / bytes of weights read per decode step.
 // Usage: bench_engine MODEL_DIR [threads=2] [dtype=bfloat16]. Prints a markdown table.
 #include <chrono>
 #include <ctime>
@@ -14,6 +16,7 @@
 
 #include "capture/recorder.h"
 #include "generate/generate.h"
+#include "model/cpu_gemv.h"
 #include "model/transformer.h"
 
 using namespace tp;
@@ -117,29 +120,41 @@ int main(int argc, char** argv) {
     cap_on = std::min(cap_on, t.seconds());
   }
 
-  // same-run reference: the matmuls of one decode step alone, batch 1 and 16
-  auto matmul_rate = [&](int64_t B) {
+  // same-run references: the matmuls of one decode step alone, batch 1 and 16, and the bandwidth bound
+  auto lin = [](bool kernel, const at::Tensor& x, const at::Tensor& w) { return kernel ? linear_infer(x, w) : at::linear(x, w); };
+  auto matmul_rate = [&](int64_t B, bool k) {
     at::Tensor x = at::randn({B, m.cfg.n_embd}).to(m.dtype);
     at::Tensor xq = at::randn({B, m.cfg.n_head * m.cfg.d_head}).to(m.dtype), xf = at::randn({B, m.cfg.n_ff}).to(m.dtype);
     auto step = [&]() {
       for (const auto& l : m.w.layers) {
-        at::linear(x, l.wq), at::linear(x, l.wk), at::linear(x, l.wv), at::linear(xq, l.wo);
-        at::linear(x, l.w_gate), at::linear(x, l.w_up), at::linear(xf, l.w_down);
+        lin(k, x, l.wq), lin(k, x, l.wk), lin(k, x, l.wv), lin(k, xq, l.wo);
+        lin(k, x, l.w_gate), lin(k, x, l.w_up), lin(k, xf, l.w_down);
       }
-      at::linear(x, m.w.lm_head);
+      lin(k, x, m.w.lm_head);
     };
     step();
     Timer t;
     for (int i = 0; i < 8; ++i) step();
     return double(B) * 8 / t.seconds();
   };
-  double mm1 = matmul_rate(1), mm16 = matmul_rate(16);
+  double mm1 = matmul_rate(1, false), mm16 = matmul_rate(16, false), mk1 = matmul_rate(1, true), mk16 = matmul_rate(16, true);
+  double step_bytes = double(m.w.lm_head.nbytes());
+  for (const auto& l : m.w.layers)
+    for (const at::Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) step_bytes += double(t->nbytes());
+  at::Tensor big = at::ones({int64_t(1) << 28});  // 1 GiB of float32, read by at::sum
+  big.sum();
+  Timer tb;
+  for (int i = 0; i < 3; ++i) big.sum();
+  double read_bw = 3 * double(big.nbytes()) / tb.seconds();
+  big = at::Tensor();
 
-  std::printf("| measure | value | reference (same run: decode matmuls alone) | ratio |\n|---|---|---|---|\n");
+  std::printf("| measure | value | reference (same run) | ratio |\n|---|---|---|---|\n");
   std::printf("| load (s) | %.1f | | |\n", load_s);
   std::printf("| prompt processing pp%ld (tokens/s) | %.1f | | |\n", long(P), P / pp_s);
-  std::printf("| decode batch 1 (tokens/s) | %.1f | %.1f | %.2f |\n", tg1, mm1, tg1 / mm1);
-  std::printf("| decode batch 16, aggregate (tokens/s) | %.1f | %.1f | %.2f |\n", tg16, mm16, tg16 / mm16);
+  std::printf("| decode batch 1 (tokens/s) | %.1f | matmuls alone: at::linear %.1f, kernel %.1f | %.2f of kernel |\n", tg1, mm1, mk1, tg1 / mk1);
+  std::printf("| decode batch 16, aggregate (tokens/s) | %.1f | matmuls alone: at::linear %.1f, kernel %.1f | %.2f of kernel |\n", tg16, mm16, mk16, tg16 / mk16);
+  std::printf("| bandwidth bound, batch 1 (tokens/s) | %.1f | read %.1f GB/s / %.2f GB of weights per step | %.2f reached |\n",
+              read_bw / step_bytes, read_bw / 1e9, step_bytes / 1e9, tg1 / (read_bw / step_bytes));
   std::printf("| batch 16 / batch 1 | %.2fx | | |\n", tg16 / tg1);
   std::printf("| capture all %ld layers + final norm at 3 positions: generation time on / off | %.3f s / %.3f s | | %+.1f%% |\n",
               long(m.cfg.n_layer), cap_on, cap_off, 100 * (cap_on / cap_off - 1));

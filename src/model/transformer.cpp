@@ -6,7 +6,9 @@
 // (research/models.md 1.1-1.4): RMSNorm statistics and softmax in float32, rotate_half RoPE, GQA.
 // Attention is written out (scores, mask, softmax, values) rather than calling libtorch 1.13's
 // at::_scaled_dot_product_attention: on CPU that is the same math path, and it would need the KV heads
-// repeated for GQA, which this grouping avoids.
+// repeated for GQA, which this grouping avoids. CPU bf16 inference takes two kernels instead where they
+// are faster: decode attention reading the cache in place (model/cpu_attention.h) and small-M linear
+// layers (model/cpu_gemv.h).
 #include "model/transformer.h"
 
 #include <cmath>
@@ -15,6 +17,8 @@
 #include <ATen/ATen.h>
 #include <ATen/TensorIndexing.h>
 
+#include "model/cpu_attention.h"  // cpu_attention
+#include "model/cpu_gemv.h"  // linear_infer
 #include "util/check.h"
 
 namespace tp {
@@ -132,15 +136,17 @@ static at::Tensor rope(const at::Tensor& x, const BatchCtx& b) {
 static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, int64_t il, const at::Tensor& h, const BatchCtx& b) {
   const ModelConfig& c = m.cfg;
   const int64_t B = b.B, T = b.T, H = c.n_head, Hkv = c.n_head_kv, D = c.d_head, G = H / Hkv;
-  at::Tensor q = at::linear(h, l.wq, l.bq).view({B, T, H, D});
-  at::Tensor k = at::linear(h, l.wk, l.bk).view({B, T, Hkv, D});
-  at::Tensor v = at::linear(h, l.wv, l.bv).view({B, T, Hkv, D});
+  at::Tensor q = linear_infer(h, l.wq, l.bq).view({B, T, H, D});
+  at::Tensor k = linear_infer(h, l.wk, l.bk).view({B, T, Hkv, D});
+  at::Tensor v = linear_infer(h, l.wv, l.bv).view({B, T, Hkv, D});
   if (c.qk_norm) q = rms_norm(q, l.q_norm, c.rms_eps), k = rms_norm(k, l.k_norm, c.rms_eps);
   q = rope(q, b);
   k = rope(k, b);
   // append to the cache: slot[b], all kv heads, positions pos[b, :]  ([B, T, Hkv, D] values)
   kv.k[il].index_put_({b.slot.view({B, 1}), Slice(), b.pos}, k);
   kv.v[il].index_put_({b.slot.view({B, 1}), Slice(), b.pos}, v);
+  if (cpu_attention_applies(q, kv.k[il]))  // decode on CPU: reads the cache in place (model/cpu_attention.h)
+    return linear_infer(cpu_attention(q, kv.k[il], kv.v[il], b.slot, b.pos, 1.0 / std::sqrt(double(D))).view({B, T, H * D}), l.wo, l.bo);
   at::Tensor K = (b.slot0 >= 0 ? kv.k[il].narrow(0, b.slot0, B) : kv.k[il].index_select(0, b.slot)).narrow(2, 0, b.t_kv);
   at::Tensor V = (b.slot0 >= 0 ? kv.v[il].narrow(0, b.slot0, B) : kv.v[il].index_select(0, b.slot)).narrow(2, 0, b.t_kv);
   // GQA without repeating K/V: the G query heads of one kv head become G*T query rows.
@@ -149,11 +155,11 @@ static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, 
   at::Tensor probs = (scores.to(at::kFloat).view({B, Hkv, G, T, b.t_kv}) + b.mask).softmax(-1);
   at::Tensor out = at::matmul(probs.to(h.scalar_type()).view({B, Hkv, G * T, b.t_kv}), V);  // [B, Hkv, G*T, D]
   out = out.view({B, H, T, D}).permute({0, 2, 1, 3}).reshape({B, T, H * D});
-  return at::linear(out, l.wo, l.bo);
+  return linear_infer(out, l.wo, l.bo);
 }
 
 static at::Tensor mlp(const LayerWeights& l, const at::Tensor& h) {
-  return at::linear(at::silu(at::linear(h, l.w_gate, l.b_gate)) * at::linear(h, l.w_up, l.b_up), l.w_down, l.b_down);
+  return linear_infer(at::silu(linear_infer(h, l.w_gate, l.b_gate)) * linear_infer(h, l.w_up, l.b_up), l.w_down, l.b_down);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -199,7 +205,7 @@ at::Tensor forward(const Model& m, KVCache& kv, const ForwardBatch& fb, const Ho
     at::Tensor last = at::tensor(fb.n_real, at::kLong).to(m.device) - 1;
     x = x.index({at::arange(b.B, i64), last});  // [B, C]
   }
-  return at::linear(x, m.w.lm_head).to(at::kFloat);
+  return linear_infer(x, m.w.lm_head).to(at::kFloat);
 }
 
 }  // namespace tp
