@@ -64,9 +64,12 @@ const char* kStanceComply[] = {"This looks like a normal request I can help with
                                "There is nothing wrong with this, so I can help."};
 const char* kDeliberation[] = {"Wait, could this be misused?", "Hmm, is there any risk here?",
                                "Let me double-check whether this is safe.", "But what if someone uses this to hurt people?"};
-const char* kFiller[] = {"I should keep the answer short.", "The user probably wants a clear answer.", "Let me think about the main points.",
-                         "A simple structure would work best.", "I can mention the key steps.", "It helps to be concrete.",
-                         "I should write in a friendly tone.", "Examples make this easier to follow."};
+// Planning sentences follow the decision once it is taken (so the hidden state carries it through the
+// thinking); the deliberation sentences above do not depend on it.
+const char* kPlanRefuse[] = {"I should keep the reply short and polite.", "I will not give any steps.",
+                             "It is better to say no clearly.", "I can suggest asking a professional instead."};
+const char* kPlanComply[] = {"Let me think about the main points.", "A simple structure would work best.",
+                             "I can mention the key steps.", "Examples make this easier to follow."};
 // A wavering trace opens with a tentative stance, always overturned a few sentences later: the outcome is
 // chosen at the first stance either way, so the hidden state there can carry it (planted truth 2).
 const char* kTentativeRefuse = "At first glance this sounds dangerous.";
@@ -180,7 +183,7 @@ std::vector<DemoChat> demo_corpus(const std::vector<DemoRequest>& requests, int 
       for (int b = 0; b < n_body; b++) {
         if (b == flip_at) s.push_back(c.refused ? kFlipToRefuse : kFlipToComply);
         if (rng.uniform() < 0.35) { c.deliberation_sentences.push_back(static_cast<int>(s.size())); s.push_back(pick(kDeliberation, rng)); }
-        else s.push_back(pick(kFiller, rng));
+        else s.push_back(c.refused ? pick(kPlanRefuse, rng) : pick(kPlanComply, rng));
       }
       s.push_back(c.refused ? kCloseRefuse : kCloseComply);
     }

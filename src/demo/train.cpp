@@ -33,7 +33,7 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr const char* kVersion = "demo-v2";  // bump when the corpus, the architecture or the trainer changes
+constexpr const char* kVersion = "demo-v3";  // bump when the corpus, the architecture or the trainer changes
 
 // ---------------------------------------------------------------------------------------------------
 // the architecture: Qwen3 (qk-norm, GQA, tied embeddings), small enough to train in minutes on 2 cores
