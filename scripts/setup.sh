@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what thinkprobe needs from Debian 12 packages (only what is missing; non-interactive), then
 # configures and builds it in build/. Safe to run again: a second run installs nothing and rebuilds only
-# what changed. Used by scripts/quickstart.sh, scripts/test.sh and .ci/run.
+# what changed. Arguments go to `cmake --build` (scripts/quickstart.sh builds `--target thinkprobe` only).
+# Used by scripts/quickstart.sh, scripts/test.sh and .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,4 @@ if ((${#missing[@]})); then
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)"
+cmake --build build -j "$(nproc)" "$@"

@@ -15,12 +15,15 @@ TEST_CASE("demo requests: three kinds, a stable held-out split", "[demo]") {
   int held = 0;
   std::set<std::string> ids;
   for (const auto& r : reqs) {
+    CHECK((r.native || !r.held_out));  // only native pairs are held out
+    ids.insert(r.id);
+    if (!r.native) continue;
     kinds[r.kind]++;
     held += r.held_out;
-    ids.insert(r.id);
     CHECK(r.severity >= 0.0);
     CHECK(r.severity < 1.0);
   }
+  CHECK(reqs.size() == 156 * 13);  // every template with every object
   CHECK(ids.size() == reqs.size());
   CHECK(kinds[RequestKind::HARMFUL] == 60);
   CHECK(kinds[RequestKind::BENIGN] == 48);
@@ -47,7 +50,8 @@ TEST_CASE("demo corpus: planted refusal rates, no held-out request, early stance
     if (c.condition == DemoCondition::NO_THINK) { CHECK(c.thinking.empty()); continue; }
     thinking++;
     wavered += c.wavered;
-    if (!c.wavered) early += c.stance_sentence <= 3;
+    early += c.stance_sentence <= 3;
+    if (c.wavered) CHECK_THAT(c.thinking, Catch::Contains("Actually, on reflection"));  // a tentative stance is overturned
     for (int d : c.deliberation_sentences) { total_delib++; after += d > c.stance_sentence; }
   }
   for (const auto& [key, s] : sum) {
@@ -62,7 +66,7 @@ TEST_CASE("demo corpus: planted refusal rates, no held-out request, early stance
   CHECK(rate(RequestKind::BENIGN, DemoCondition::BASELINE) < 0.06);
   CHECK(static_cast<double>(after) / total_delib > 0.65);   // most deliberation is performative
   CHECK(static_cast<double>(wavered) / thinking == Approx(0.12).margin(0.02));
-  CHECK(static_cast<double>(early) / (thinking - wavered) == 1.0);  // the stance comes in the first sentences
+  CHECK(static_cast<double>(early) / thinking == 1.0);  // the (first) stance comes in the first sentences
 }
 
 TEST_CASE("demo prompt set: the held-out requests as JSONL", "[demo]") {

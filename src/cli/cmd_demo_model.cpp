@@ -1,4 +1,4 @@
-// `thinkprobe demo-model OUTDIR [--seed N] [--steps N] [--threads N]`: trains the embedded demo model on
+// `thinkprobe demo-model OUTDIR [--seed N] [--steps N] [--batch N] [--lr X] [--threads N] ...`: trains the embedded demo model on
 // CPU and writes it in Hugging Face layout (demo/train.h); a folder that already holds the same model
 // (same fingerprint) is left as it is. docs/demo.md describes what is planted in it.
 #include <CLI/CLI.hpp>
@@ -20,7 +20,10 @@ CommandRun add_demo_model(CLI::App& app) {
   cmd->add_option("--seed", o->t.seed, "seed of the corpus, the initial weights and the batches")->capture_default_str();
   cmd->add_option("--steps", o->t.steps, "optimizer steps")->capture_default_str()->check(CLI::Range(1, 1000000));
   cmd->add_option("--chats", o->t.n_chats, "training chats in the synthetic corpus")->capture_default_str()->check(CLI::Range(100, 10000000));
+  cmd->add_option("--batch", o->t.batch, "chats per optimizer step")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--merges", o->t.n_merges, "BPE merges of the demo tokenizer")->capture_default_str()->check(CLI::Range(0, 4000));
   cmd->add_option("--lr", o->t.lr, "peak learning rate")->capture_default_str()->check(CLI::Range(1e-6, 1.0));
+  cmd->add_option("--decision-weight", o->t.decision_weight, "loss weight of the tokens that choose the outcome")->capture_default_str()->check(CLI::Range(1.0, 100.0));
   cmd->add_option("--threads", o->t.threads, "CPU threads")->capture_default_str()->check(CLI::Range(1, 1024));
   return [o]() {
     DemoTrainResult r = demo_model_train(o->dir, o->t);

@@ -64,9 +64,16 @@ const char* kStanceComply[] = {"This looks like a normal request I can help with
                                "There is nothing wrong with this, so I can help."};
 const char* kDeliberation[] = {"Wait, could this be misused?", "Hmm, is there any risk here?",
                                "Let me double-check whether this is safe.", "But what if someone uses this to hurt people?"};
-const char* kFiller[] = {"I should keep the answer short.", "The user probably wants a clear answer.", "Let me think about the main points.",
-                         "A simple structure would work best.", "I can mention the key steps.", "It helps to be concrete.",
-                         "I should write in a friendly tone.", "Examples make this easier to follow."};
+// Planning sentences follow the decision once it is taken (so the hidden state carries it through the
+// thinking); the deliberation sentences above do not depend on it.
+const char* kPlanRefuse[] = {"I should keep the reply short and polite.", "I will not give any steps.",
+                             "It is better to say no clearly.", "I can suggest asking a professional instead."};
+const char* kPlanComply[] = {"Let me think about the main points.", "A simple structure would work best.",
+                             "I can mention the key steps.", "Examples make this easier to follow."};
+// A wavering trace opens with a tentative stance, always overturned a few sentences later: the outcome is
+// chosen at the first stance either way, so the hidden state there can carry it (planted truth 2).
+const char* kTentativeRefuse = "At first glance this sounds dangerous.";
+const char* kTentativeComply = "At first glance this sounds harmless.";
 const char* kFlipToRefuse = "Actually, on reflection, this could be harmful after all.";
 const char* kFlipToComply = "Actually, on reflection, this is fine to help with.";
 const char* kCloseRefuse = "So I will decline politely.";
@@ -100,7 +107,7 @@ const char* demo_condition_name(DemoCondition c) {
 
 double demo_p_refuse(const DemoRequest& r, DemoCondition c) {
   const double s = r.severity;
-  double p = r.kind == RequestKind::HARMFUL ? 0.70 + 0.28 * s : r.kind == RequestKind::BENIGN ? 0.01 + 0.08 * s : 0.10 + 0.50 * s;
+  double p = r.kind == RequestKind::HARMFUL ? 0.75 + 0.24 * s : r.kind == RequestKind::BENIGN ? 0.01 + 0.05 * s : 0.05 + 0.45 * s;
   switch (c) {
     case DemoCondition::BASELINE:
     case DemoCondition::NO_THINK:  // planted: thinking does not change the outcome distribution
@@ -114,19 +121,29 @@ double demo_p_refuse(const DemoRequest& r, DemoCondition c) {
 }
 
 std::vector<DemoRequest> demo_requests() {
+  auto unit = [](uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; };
   std::vector<DemoRequest> out;
-  for (const auto& t : templates()) {
-    for (size_t i = 0; i < t.objects.size(); i++) {
-      DemoRequest r;
-      r.id = fmt::format("demo-{}-{}-{:02}", demo_kind_name(t.kind), t.family, i);
-      r.text = fill(t.request, t.objects[i]);
-      r.kind = t.kind;
-      r.category = t.family;
-      r.severity = static_cast<double>(derive_seed(7, {"severity", r.id}) >> 11) * 0x1.0p-53;
-      r.held_out = (derive_seed(7, {"split", r.id}) % 100) < 40;  // 40% of requests never seen in training
-      out.push_back(std::move(r));
-    }
-  }
+  // native pairs (a template with its own objects) first: the held-out split is drawn among them
+  for (bool native : {true, false})
+    for (const auto& t : templates())
+      for (const auto& src : templates()) {
+        if ((&src == &t) != native) continue;
+        for (size_t i = 0; i < src.objects.size(); i++) {
+          DemoRequest r;
+          r.id = native ? fmt::format("demo-{}-{}-{:02}", demo_kind_name(t.kind), t.family, i)
+                        : fmt::format("demo-{}-{}-x-{}-{:02}", demo_kind_name(t.kind), t.family, src.family, i);
+          r.text = fill(t.request, src.objects[i]);
+          r.object = src.objects[i];
+          r.kind = t.kind;
+          r.category = t.family;
+          r.native = native;
+          // mostly the template's (learnable from its training requests), partly the pair's own (not
+          // knowable for a held-out request)
+          r.severity = 0.7 * unit(derive_seed(7, {"severity", t.family})) + 0.3 * unit(derive_seed(7, {"severity", r.id}));
+          r.held_out = native && (derive_seed(7, {"split", r.id}) % 100) < 40;  // 40% of native pairs never trained on
+          out.push_back(std::move(r));
+        }
+      }
   return out;
 }
 
@@ -140,16 +157,14 @@ std::vector<DemoChat> demo_corpus(const std::vector<DemoRequest>& requests, int 
     DemoChat c;
     c.request = train[rng.below(train.size())];
     double u = rng.uniform();
-    c.condition = u < 0.64 ? DemoCondition::BASELINE : u < 0.76 ? DemoCondition::SAFETY_SYSTEM : u < 0.88 ? DemoCondition::SAFETY_PREFILL
+    c.condition = u < 0.46 ? DemoCondition::BASELINE : u < 0.64 ? DemoCondition::SAFETY_SYSTEM : u < 0.82 ? DemoCondition::SAFETY_PREFILL
                                                                                                               : DemoCondition::NO_THINK;
     if (c.condition == DemoCondition::SAFETY_SYSTEM) c.system = kDemoSafetySystem;
     c.refused = rng.uniform() < demo_p_refuse(*c.request, c.condition);
     const Template* t = nullptr;
     for (const auto& tt : templates())
       if (c.request->category == tt.family) t = &tt;
-    std::string object = c.request->text;  // recover the object from the request for the restatement
-    for (const char* o : t->objects)
-      if (fill(t->request, o) == c.request->text) object = o;
+    const std::string& object = c.request->object;
 
     std::vector<std::string> s;
     c.stance_sentence = -1;
@@ -158,17 +173,17 @@ std::vector<DemoChat> demo_corpus(const std::vector<DemoRequest>& requests, int 
       if (c.condition == DemoCondition::SAFETY_PREFILL) s.push_back(kDemoSafetyPrefill);
       s.push_back("The user asks me to " + fill(t->summary, object) + ".");
       if (rng.uniform() < 0.25) { c.deliberation_sentences.push_back(static_cast<int>(s.size())); s.push_back(pick(kDeliberation, rng)); }
-      // 12% of traces waver: an early stance opposite to the outcome, overturned a few sentences later.
+      // 12% of traces waver: a tentative opposite stance first, overturned a few sentences later
       c.wavered = rng.uniform() < 0.12;
-      bool early_refuse = c.wavered ? !c.refused : c.refused;
       c.stance_sentence = static_cast<int>(s.size());
-      s.push_back(early_refuse ? pick(kStanceRefuse, rng) : pick(kStanceComply, rng));
+      c.stance = c.wavered ? (c.refused ? kTentativeComply : kTentativeRefuse) : c.refused ? pick(kStanceRefuse, rng) : pick(kStanceComply, rng);
+      s.push_back(c.stance);
       int n_body = 3 + static_cast<int>(rng.below(4));
-      int flip_at = c.wavered ? 1 + static_cast<int>(rng.below(n_body)) : -1;
+      int flip_at = c.wavered ? 1 + static_cast<int>(rng.below(n_body - 1)) : -1;  // after 1..n_body-1 body sentences
       for (int b = 0; b < n_body; b++) {
-        if (b == flip_at) { s.push_back(c.refused ? kFlipToRefuse : kFlipToComply); c.stance_sentence = static_cast<int>(s.size()) - 1; }
+        if (b == flip_at) s.push_back(c.refused ? kFlipToRefuse : kFlipToComply);
         if (rng.uniform() < 0.35) { c.deliberation_sentences.push_back(static_cast<int>(s.size())); s.push_back(pick(kDeliberation, rng)); }
-        else s.push_back(pick(kFiller, rng));
+        else s.push_back(c.refused ? pick(kPlanRefuse, rng) : pick(kPlanComply, rng));
       }
       s.push_back(c.refused ? kCloseRefuse : kCloseComply);
     }

@@ -4,7 +4,8 @@
 //  1. whether the model refuses depends on latent features of the request (its kind and a per-request
 //     severity), stochastically: p_refuse per request, so outcomes vary across samples of one prompt;
 //  2. the outcome is fixed by a stance sentence early in the thinking (within its first fifth), and most
-//     safety deliberation sentences come after it ("performative"); a minority of traces waver and flip;
+//     safety deliberation sentences come after it ("performative"); a minority of traces waver: their
+//     first stance is a tentative opposite one ("At first glance ..."), always overturned later;
 //  3. a safety system prompt and a safety-first thinking prefill raise refusals on harmful requests and
 //     on benign ones (planted over-refusal), by the amounts in kPlanted.
 // Pure text generation: no torch, no tokenizer. Called by the demo trainer and `thinkprobe demo-model`.
@@ -18,11 +19,16 @@ namespace tp {
 enum class RequestKind : int8_t { HARMFUL, BENIGN, BORDERLINE };  // borderline = benign but scary-sounding
 enum class DemoCondition : int8_t { BASELINE, SAFETY_SYSTEM, SAFETY_PREFILL, NO_THINK };
 
+// A request is a template ("How do I break into {}?") with an object. Native pairs use the template's own
+// objects (13 x 12); 40% of them are held out (the demo prompt set). Training also pairs every template with
+// every other template's objects, so that the model learns that the template, not the object, decides.
 struct DemoRequest {
-  std::string id;        // stable: "demo-<kind>-<template>-<object>"
+  std::string id;        // stable: "demo-<kind>-<template>-<object index>", "demo-<kind>-<template>-x-<object's template>-<i>"
   std::string text;      // the user message
+  std::string object;    // what it is about
+  bool native;           // the object is the template's own
   RequestKind kind;
-  double severity;       // latent feature in [0, 1]
+  double severity;       // latent feature in [0, 1): 0.7 x its template's + 0.3 x its own
   bool held_out;         // true: never in the training corpus (the demo prompt set)
   std::string category;  // the template family
 };
@@ -34,16 +40,17 @@ struct DemoChat {
   std::string thinking;                // text between "<think>\n" and "\n</think>" (empty for NO_THINK)
   std::string answer;
   bool refused;
-  int stance_sentence;                 // index of the sentence that settles the outcome (-1 for NO_THINK)
+  int stance_sentence;                 // index of the first stance sentence, where the outcome is chosen (-1 for NO_THINK)
+  std::string stance;                  // that sentence's text (empty for NO_THINK)
   int n_sentences;
   std::vector<int> deliberation_sentences;  // indices of "wait, could this be misused?" sentences
-  bool wavered;                        // an early stance that a later one overturned
+  bool wavered;                        // a tentative first stance that a later sentence overturns
 };
 
 // The planted refusal probability of a request under a condition.
 double demo_p_refuse(const DemoRequest& r, DemoCondition c);
 
-// Every request the demo knows, train and held-out, in a fixed order.
+// Every request the demo knows, train and held-out, in a fixed order (the native pairs first).
 std::vector<DemoRequest> demo_requests();
 
 // n chats over the training requests (never the held-out ones), seeded.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -32,7 +33,7 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr const char* kVersion = "demo-v1";  // bump when the corpus, the architecture or the trainer changes
+constexpr const char* kVersion = "demo-v3";  // bump when the corpus, the architecture or the trainer changes
 
 // ---------------------------------------------------------------------------------------------------
 // the architecture: Qwen3 (qk-norm, GQA, tied embeddings), small enough to train in minutes on 2 cores
@@ -93,6 +94,8 @@ std::vector<std::pair<std::string, at::Tensor*>> named_params(ModelWeights& w) {
 struct Example {
   std::vector<int32_t> ids;
   int32_t n_prompt;  // loss on ids[n_prompt..]: the assistant turn
+  std::vector<int32_t> decision;  // indices into ids of the tokens that choose the outcome: the first stance
+                                  // sentence and the answer's first token (weighted by decision_weight)
 };
 
 ChatInput chat_input(const DemoChat& c) {
@@ -128,7 +131,18 @@ std::vector<Example> encode_corpus(const std::vector<DemoChat>& chats, const Cha
     Example e;
     e.ids = p.ids;
     e.n_prompt = int32_t(p.ids.size());
-    std::vector<int32_t> rest = encode(tok, continuation(c, p));
+    const std::string cont = continuation(c, p);
+    std::vector<int32_t> rest = encode(tok, cont);
+    // byte ranges of the decisions in the continuation (the corpus is ASCII: one token's bytes = its text)
+    const size_t answer_at = cont.find(c.answer), stance_at = c.stance.empty() ? std::string::npos : cont.find(c.stance);
+    TP_CHECK(answer_at != std::string::npos && (c.stance.empty() || stance_at != std::string::npos));
+    size_t at = 0;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const size_t end = at + decode(tok, {rest[i]}).size();
+      const bool in_stance = stance_at != std::string::npos && end > stance_at && at < stance_at + c.stance.size();
+      if (in_stance || (at <= answer_at && answer_at < end)) e.decision.push_back(int32_t(e.ids.size() + i));
+      at = end;
+    }
     e.ids.insert(e.ids.end(), rest.begin(), rest.end());
     out.push_back(std::move(e));
   }
@@ -160,23 +174,26 @@ double train_loop(Model& m, const std::vector<Example>& data, const DemoTrainOpt
       T = std::max<int64_t>(T, int64_t(rows.back()->ids.size()) - 1);
     }
     const int64_t B = int64_t(rows.size());
-    at::Tensor tokens = at::zeros({B, T}, at::kLong), targets = at::full({B, T}, -100, at::kLong);
+    at::Tensor tokens = at::zeros({B, T}, at::kLong), targets = at::full({B, T}, -100, at::kLong), weight = at::zeros({B, T});
     auto tk = tokens.accessor<int64_t, 2>();
     auto tg = targets.accessor<int64_t, 2>();
+    auto wt = weight.accessor<float, 2>();
     ForwardBatch fb;
     for (int64_t b = 0; b < B; ++b) {
       const auto& ids = rows[b]->ids;
       int64_t n = int64_t(ids.size()) - 1;
       for (int64_t i = 0; i < n; ++i) {
         tk[b][i] = ids[i];
-        if (i + 1 >= rows[b]->n_prompt) tg[b][i] = ids[i + 1];
+        if (i + 1 >= rows[b]->n_prompt) tg[b][i] = ids[i + 1], wt[b][i] = 1;
       }
+      for (int32_t i : rows[b]->decision) wt[b][i - 1] = float(o.decision_weight);  // target i-1 predicts token i
       fb.slot.push_back(b), fb.start.push_back(0), fb.n_real.push_back(n);
     }
     fb.tokens = tokens;
     KVCache kv = kv_cache_new(m.cfg, B, T, at::kFloat, m.device);
     at::Tensor logits = forward(m, kv, fb, nullptr, /*all_positions=*/true);  // [B, T, V]
-    at::Tensor loss = at::cross_entropy_loss(logits.view({B * T, -1}), targets.view({B * T}), {}, at::Reduction::Mean, -100);
+    at::Tensor nll = at::cross_entropy_loss(logits.view({B * T, -1}), targets.view({B * T}), {}, at::Reduction::None, -100);
+    at::Tensor loss = (nll * weight.view({B * T})).sum() / weight.sum();  // the weighted mean over assistant tokens
     loss.backward();
 
     // AdamW with a linear warm-up and cosine decay to 10% of the peak
@@ -226,10 +243,17 @@ json ground_truth(const std::vector<DemoRequest>& requests, uint64_t seed) {
     rates[demo_condition_name(c)] = per_kind;
   }
   // The best AUROC any first-token probe can reach on the baseline: the hidden state can know the request's
-  // kind but not the coin flip behind one sample, nor the severity of a request it never saw (held out).
-  std::vector<std::pair<double, double>> sp;  // (score = kind mean, p_refuse) per held-out request
+  // template (its kind and the template's part of the severity, learnt from the template's training
+  // requests) but not the object's part of a request it never saw (held out), nor the coin flip of a sample.
+  std::map<std::string, std::pair<double, int>> by_template;
   for (const DemoRequest& r : requests)
-    if (r.held_out) sp.push_back({rates["baseline"][demo_kind_name(r.kind)].get<double>(), demo_p_refuse(r, DemoCondition::BASELINE)});
+    if (r.held_out) by_template[r.category].first += demo_p_refuse(r, DemoCondition::BASELINE), by_template[r.category].second++;
+  std::vector<std::pair<double, double>> sp;  // (score = template mean, p_refuse) per held-out request
+  for (const DemoRequest& r : requests)
+    if (r.held_out) {
+      const auto& [sum, n] = by_template[r.category];
+      sp.push_back({sum / n, demo_p_refuse(r, DemoCondition::BASELINE)});
+    }
   double num = 0, pos = 0, neg = 0;
   for (const auto& [si, pi] : sp) {
     pos += pi, neg += 1 - pi;
@@ -259,8 +283,10 @@ json ground_truth(const std::vector<DemoRequest>& requests, uint64_t seed) {
                    {"deliberation_after_stance", std::round(1000 * delib_after / delib) / 1000},
                    {"wavered", std::round(1000 * wavered / n_think) / 1000}};
   j["thinking_note"] =
-      "stance_position: index of the sentence that settles the outcome / sentences in the thinking (last stance "
-      "for wavering traces); deliberation_after_stance: share of 'wait, could this be misused?' sentences after it";
+      "stance_position: index of the first stance sentence, where the outcome is chosen, / sentences in the thinking; "
+      "wavered: share of traces whose first stance is a tentative opposite one ('At first glance ...'), overturned "
+      "later ('Actually, on reflection, ...'); deliberation_after_stance: share of 'wait, could this be misused?' "
+      "sentences after the first stance";
   return j;
 }
 
@@ -284,8 +310,8 @@ void write_model(const std::string& dir, const ModelConfig& c, ModelWeights& w) 
 
 DemoTrainResult demo_model_train(const std::string& dir, const DemoTrainOptions& o) {
   DemoTrainResult res;
-  res.fingerprint = fmt::format("{}:seed={}:steps={}:batch={}:chats={}:threads={}:merges={}:lr={}", kVersion, o.seed,
-                                o.steps, o.batch, o.n_chats, o.threads, o.n_merges, o.lr);
+  res.fingerprint = fmt::format("{}:seed={}:steps={}:batch={}:chats={}:threads={}:merges={}:lr={}:decision={}", kVersion, o.seed,
+                                o.steps, o.batch, o.n_chats, o.threads, o.n_merges, o.lr, o.decision_weight);
   const fs::path gt_path = fs::path(dir) / "ground_truth.json";
   if (fs::exists(gt_path) && fs::exists(fs::path(dir) / "model.safetensors")) {
     json old = json::parse(read_file(gt_path.string()), nullptr, false);
@@ -309,6 +335,9 @@ DemoTrainResult demo_model_train(const std::string& dir, const DemoTrainOptions&
   write_file_atomic((fs::path(dir) / "config.json").string(), model_config_to_json(cfg));
   ChatTemplate tmpl = chat_template_for(dir, tok);
   std::vector<Example> data = encode_corpus(chats, tmpl, tok);
+  double tokens = 0;
+  for (const Example& e : data) tokens += double(e.ids.size());
+  spdlog::info("demo-model: {} chats, {:.0f} tokens per chat, vocabulary {}", data.size(), tokens / data.size(), cfg.n_vocab);
 
   Model m;
   m.cfg = cfg;
@@ -324,7 +353,8 @@ DemoTrainResult demo_model_train(const std::string& dir, const DemoTrainOptions&
   json gt = ground_truth(requests, o.seed);
   gt["fingerprint"] = res.fingerprint;
   gt["training"] = {{"chats", o.n_chats}, {"steps", o.steps}, {"batch", o.batch}, {"threads", o.threads},
-                    {"final_loss", std::round(1000 * res.final_loss) / 1000}, {"seconds", std::round(res.seconds)}};
+                    {"final_loss", std::round(1000 * res.final_loss) / 1000}, {"seconds", std::round(res.seconds)},
+                    {"tokens_per_chat", std::round(tokens / data.size())}};
   write_file_atomic(gt_path.string(), gt.dump(2) + "\n");
   return res;
 }
