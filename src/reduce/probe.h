@@ -16,6 +16,7 @@ struct ProbeOptions {
   double c = 0.03;               // inverse L2 strength, sklearn's C (the intercept is not penalised)
   bool balanced = true;          // class_weight="balanced": weight n / (2 n_class), per training fold
   double tol = 1e-10;            // Newton stops when the largest gradient entry is below tol * (1 + C n)
+  double eig_tol = 1e-6;         // PCA by subspace iteration (d > 512) stops at residual eig_tol x top eigenvalue
 };
 
 // Fold of each row in [0, k), deterministic for (labels, groups, k, seed): rows with the same group id
