@@ -244,6 +244,24 @@ void check_k(int64_t k, size_t d) {
                 "set reduce.pca_components to at most the hidden size, or 0 for no PCA");
 }
 
+// The pipeline fitted on all rows with moments m (xc: those rows, centred by center; labels in xc's
+// row order), as raw-space directions.
+ProbeDirections directions_of(const Moments& m, const at::Tensor& xc, const at::Tensor& center, const int8_t* labels,
+                              const ProbeOptions& opt, at::Tensor* warm) {
+  at::Tensor dom = m.sum1 / double(m.n1) - (m.sum - m.sum1) / double(m.n - m.n1);
+  Projection p = fit_projection(m, opt.pca_components, opt.eig_tol, warm);
+  at::Tensor f = features(xc, p).contiguous();
+  std::vector<double> beta = logistic_fit(f.data_ptr<double>(), size_t(m.n), size_t(f.size(1)), labels, opt);
+  at::Tensor coef = at::from_blob(beta.data(), {f.size(1)}, at::kDouble);
+  at::Tensor w_raw = at::mv(p.w, coef);  // logit = (x - center) w_raw - offset . coef + b
+  ProbeDirections out;
+  at::Tensor dom_f = dom.to(at::kFloat).contiguous(), w_f = w_raw.to(at::kFloat).contiguous();
+  out.dom.assign(dom_f.data_ptr<float>(), dom_f.data_ptr<float>() + dom_f.numel());
+  out.probe.assign(w_f.data_ptr<float>(), w_f.data_ptr<float>() + w_f.numel());
+  out.probe_bias = beta.back() - at::dot(p.offset, coef).item<double>() - at::dot(center, w_raw).item<double>();
+  return out;
+}
+
 }  // namespace
 
 ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
@@ -251,7 +269,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   check_k(opt.pca_components, d);
   const double NaN = std::numeric_limits<double>::quiet_NaN();
   ProbeOof out{std::vector<double>(n, NaN), std::vector<double>(n, NaN),
-               std::vector<double>(size_t(n_folds) * n, NaN), std::vector<double>(size_t(n_folds) * n, NaN)};
+               std::vector<double>(size_t(n_folds) * n, NaN), std::vector<double>(size_t(n_folds) * n, NaN), {}};
   // Rows ordered by fold and centred, in one copy: each fold is then a contiguous slice [start, end).
   std::vector<int64_t> perm, start(size_t(n_folds) + 1, 0);
   for (int32_t f = 0; f < n_folds; ++f) {
@@ -303,6 +321,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
       if (int64_t(j) >= lo && int64_t(j) < hi) { out.prob[row] = pp[j]; out.dom_score[row] = pd[j]; }
     }
   }
+  if (opt.directions && all.n1 > 0 && all.n1 < all.n) out.directions = directions_of(all, xc, center, lab.data(), opt, &warm);
   return out;
 }
 
@@ -316,18 +335,7 @@ ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_
   for (size_t i = 0; i < n; ++i) yf.data_ptr<float>()[i] = labels[i] != 0;
   Moments m = moments_of(xc, yf);
   TP_CHECK_MSG(m.n1 > 0 && m.n1 < m.n, "probe_directions needs both labels");
-  at::Tensor dom = m.sum1 / double(m.n1) - (m.sum - m.sum1) / double(m.n - m.n1);
-  Projection p = fit_projection(m, opt.pca_components, opt.eig_tol, nullptr);
-  at::Tensor f = features(xc, p).contiguous();
-  std::vector<double> beta = logistic_fit(f.data_ptr<double>(), n, size_t(f.size(1)), labels, opt);
-  at::Tensor coef = at::from_blob(beta.data(), {f.size(1)}, at::kDouble);
-  at::Tensor w_raw = at::mv(p.w, coef);  // logit = (x - center) w_raw - offset . coef + b
-  ProbeDirections out;
-  at::Tensor dom_f = dom.to(at::kFloat).contiguous(), w_f = w_raw.to(at::kFloat).contiguous();
-  out.dom.assign(dom_f.data_ptr<float>(), dom_f.data_ptr<float>() + d);
-  out.probe.assign(w_f.data_ptr<float>(), w_f.data_ptr<float>() + d);
-  out.probe_bias = beta.back() - at::dot(p.offset, coef).item<double>() - at::dot(center, w_raw).item<double>();
-  return out;
+  return directions_of(m, xc, center, labels, opt, nullptr);
 }
 
 }  // namespace tp
