@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -107,7 +109,10 @@ int reduce_main(const ReduceOpts& opts, const Comm& comm) {
   directions_write(out + "/directions.safetensors", dirs, archive);
   comm_finalize();
   print_summary(r);
-  std::printf("results: %s/results.json\ndirections: %s/directions.safetensors (%zu tensors)\n", out.c_str(), out.c_str(), dirs.size());
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("results: %s/results.json\ndirections: %s/directions.safetensors (%zu tensors)\npeak memory: %.0f MB (rank 0 of %d)\n",
+              out.c_str(), out.c_str(), dirs.size(), ru.ru_maxrss / 1024.0, comm.size);
 
   const std::string plotter = find_plotter();
   const char* py = std::getenv("THINKPROBE_PYTHON");
