@@ -22,8 +22,9 @@ import json, sys
 tp = [json.loads(l) for l in open(sys.argv[1])]
 sk = [json.loads(l) for l in open(sys.argv[2])]
 worst = max(abs(a[g]["auroc"] - b[g]["auroc"]) for a, b in zip(tp[:-1], sk[:-1]) for g in ("harmful", "benign", "pooled"))
-print(f"speedup {sk[-1]['seconds'] / tp[-1]['seconds']:.2f}x  (thinkprobe {tp[-1]['seconds']} s, "
-      f"{tp[-1]['peak_rss_mb']} MB peak; sklearn {sk[-1]['seconds']} s, {sk[-1]['peak_rss_mb']} MB peak); "
+print(f"speedup {sk[-1]['seconds'] / tp[-1]['seconds']:.2f}x wall, {sk[-1]['cpu_seconds'] / tp[-1]['cpu_seconds']:.2f}x CPU "
+      f"(thinkprobe {tp[-1]['seconds']} s, {tp[-1]['cpu_seconds']} s CPU, "
+      f"{tp[-1]['peak_rss_mb']} MB peak; sklearn {sk[-1]['seconds']} s, {sk[-1]['cpu_seconds']} s CPU, {sk[-1]['peak_rss_mb']} MB peak); "
       f"largest AUROC difference {worst:.2e}")
 PY
 rm -rf "$(dirname "$data")"

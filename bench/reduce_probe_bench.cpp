@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  std::printf("{\"summary\": \"thinkprobe\", \"seconds\": %.2f, \"read_seconds\": %.2f, \"peak_rss_mb\": %.0f, "
-              "\"n\": %zu, \"d\": %zu, \"layers\": %zu}\n", total, t_read, ru.ru_maxrss / 1024.0, n, d, n_layer);
+  const double cpu = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  std::printf("{\"summary\": \"thinkprobe\", \"seconds\": %.2f, \"cpu_seconds\": %.2f, \"read_seconds\": %.2f, \"peak_rss_mb\": %.0f, "
+              "\"n\": %zu, \"d\": %zu, \"layers\": %zu}\n", total, cpu, t_read, ru.ru_maxrss / 1024.0, n, d, n_layer);
   return 0;
 }

@@ -59,6 +59,8 @@ for il in range(n_layer):
         row[name] = {"auroc": roc_auc_score(y, s), "lo": lo, "hi": hi, "bacc": youden_bacc(y, s, fold[idx]),
                      "dom_auroc": roc_auc_score(y, dom[idx])}
     print(json.dumps(row), flush=True)
+ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"summary": "sklearn", "svd_solver": solver, "seconds": round(time.time() - t0, 2),
+                  "cpu_seconds": round(ru.ru_utime + ru.ru_stime, 2),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                   "n": int(n), "d": int(d), "layers": int(n_layer)}))

@@ -52,6 +52,14 @@ struct Fixture {
 
 ShardInfo info(int rank) { return {"run", "fp", "t", "host", rank, 1}; }
 
+// The chunk shape of a chunked dataset (HDF5's own record of it).
+std::vector<hsize_t> chunk_dims(hid_t ds) {
+  Hid dcpl(H5_CHECK(H5Dget_create_plist(ds)));
+  std::vector<hsize_t> c(3, 0);
+  REQUIRE(H5Pget_chunk(dcpl, 3, c.data()) == 3);
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE("a shard holds exactly the rows the runner produced", "[archive]") {
@@ -89,6 +97,10 @@ TEST_CASE("a shard holds exactly the rows the runner produced", "[archive]") {
   std::vector<int32_t> layers(3);
   h5_read_rows(h5_dataset_open(f, "/activations/m/think_span/layers"), H5T_NATIVE_INT32, 0, 3, layers.data());
   CHECK(layers == std::vector<int32_t>{0, DRY_N_LAYER - 1, DRY_N_LAYER});  // 0, last, final norm
+  // One layer per chunk, so the reducer's one-layer reads do not read (or decompress) the other layers.
+  std::vector<hsize_t> chunk = chunk_dims(h5_dataset_open(f, "/activations/m/think_span/data"));
+  CHECK(chunk[1] == 1);
+  CHECK(chunk[2] == static_cast<hsize_t>(DRY_HIDDEN));
 }
 
 TEST_CASE("float16 activations are IEEE halves that HDF5 converts to the right floats", "[archive]") {
@@ -150,6 +162,10 @@ TEST_CASE("archive.h5 maps finished units in plan order and leaves out unjournal
   Hid p = archive_file_open(packed, "archive");
   CHECK(h5_attr_string(p, schema::A_KIND) == "packed");
   CHECK(h5_read_strings(h5_dataset_open(p, "/samples/unit"), 0, 12) == ids);
+  std::vector<hsize_t> chunk = chunk_dims(h5_dataset_open(p, "/activations/m/think_span/data"));
+  CHECK(chunk[0] == 36);  // all rows: 36 x 1 x hidden floats are under 1 MiB
+  CHECK(chunk[1] == 1);
+  CHECK(chunk[2] == static_cast<hsize_t>(DRY_HIDDEN));
 }
 
 TEST_CASE("a truncated shard, a foreign shard and another schema version are refused clearly", "[archive]") {

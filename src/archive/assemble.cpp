@@ -292,14 +292,16 @@ void archive_write(const std::string& outdir, const std::string& path, const Arc
 namespace {
 
 // Copies dataset src into loc/name as an ordinary chunked dataset, row block by row block.
-void materialise(hid_t src, hid_t loc, const std::string& name, int gzip) {
+// chunk_inner: the chunk's shape after the rows (empty: all of inner); rows per chunk fill ~1 MiB.
+void materialise(hid_t src, hid_t loc, const std::string& name, int gzip, const std::vector<hsize_t>& chunk_inner = {}) {
   Hid type(H5_CHECK(H5Dget_type(src)));
   std::vector<hsize_t> dims = h5_dims(src);
   std::vector<hsize_t> inner(dims.begin() + 1, dims.end());
-  size_t row_bytes = H5Tget_size(type);
+  size_t row_bytes = H5Tget_size(type), chunk_row_bytes = row_bytes;
   for (hsize_t d : inner) row_bytes *= d;
-  hsize_t chunk = std::clamp<hsize_t>(std::min<hsize_t>((1 << 20) / std::max<size_t>(row_bytes, 1), dims[0]), 1, 4096);
-  Hid dst = h5_dataset_create(loc, name, type, inner, chunk, gzip);
+  for (hsize_t d : chunk_inner.empty() ? inner : chunk_inner) chunk_row_bytes *= d;
+  hsize_t chunk = std::clamp<hsize_t>(std::min<hsize_t>((1 << 20) / std::max<size_t>(chunk_row_bytes, 1), dims[0]), 1, 4096);
+  Hid dst = h5_dataset_create(loc, name, type, inner, chunk, gzip, chunk_inner);
   bool vlen = H5Tis_variable_str(type) > 0;
   std::vector<unsigned char> buf;
   for (hsize_t r = 0; r < dims[0]; r += chunk * 16) {
@@ -346,7 +348,11 @@ int64_t archive_pack(const std::string& in_path, const std::string& out_path) {
           Hid gi = h5_group_open(in, key);
           Hid go = h5_group_create(out, key);
           h5_attrs_copy(gi, go);
-          for (const auto& d : h5_children(gi)) materialise(h5_dataset_open(gi, d), go, d, d == schema::D_ACT_DATA ? 4 : 0);
+          for (const auto& d : h5_children(gi)) {
+            Hid ds = h5_dataset_open(gi, d);
+            if (d == schema::D_ACT_DATA) materialise(ds, go, d, 4, {schema::ACT_CHUNK_LAYERS, h5_dims(ds).at(2)});
+            else materialise(ds, go, d, 0);
+          }
         }
     }
     h5_flush_durable(out);

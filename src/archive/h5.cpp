@@ -171,9 +171,12 @@ std::vector<std::string> h5_children(hid_t group) {
   return names;
 }
 
-Hid h5_dataset_create(hid_t loc, const std::string& name, hid_t type, const std::vector<hsize_t>& inner, hsize_t chunk_rows, int gzip) {
+Hid h5_dataset_create(hid_t loc, const std::string& name, hid_t type, const std::vector<hsize_t>& inner, hsize_t chunk_rows, int gzip,
+                      const std::vector<hsize_t>& chunk_inner) {
+  TP_CHECK(chunk_inner.empty() || chunk_inner.size() == inner.size());
   std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{chunk_rows};
-  for (hsize_t d : inner) { dims.push_back(d); maxdims.push_back(d); chunk.push_back(d); }
+  for (hsize_t d : inner) { dims.push_back(d); maxdims.push_back(d); }
+  for (size_t i = 0; i < inner.size(); i++) chunk.push_back(chunk_inner.empty() ? inner[i] : chunk_inner[i]);
   Hid space(H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data())));
   Hid dcpl(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
   H5_CHECK(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()));

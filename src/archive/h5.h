@@ -53,8 +53,10 @@ bool h5_exists(hid_t loc, const std::string& path);            // every link on 
 std::vector<std::string> h5_children(hid_t group);            // link names, in name order
 
 // ---- datasets that grow along axis 0
-// inner: the dims after the first (empty for a column). gzip > 0 adds shuffle + deflate.
-Hid h5_dataset_create(hid_t loc, const std::string& name, hid_t type, const std::vector<hsize_t>& inner, hsize_t chunk_rows, int gzip = 0);
+// inner: the dims after the first (empty for a column). gzip > 0 adds shuffle + deflate. A chunk is
+// chunk_rows x chunk_inner (default: the whole of inner).
+Hid h5_dataset_create(hid_t loc, const std::string& name, hid_t type, const std::vector<hsize_t>& inner, hsize_t chunk_rows, int gzip = 0,
+                      const std::vector<hsize_t>& chunk_inner = {});
 Hid h5_dataset_open(hid_t loc, const std::string& path);
 std::vector<hsize_t> h5_dims(hid_t dataset);
 // Appends n rows (each row = product of inner dims elements of mem type) and returns the first row written.

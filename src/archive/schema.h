@@ -107,5 +107,9 @@ inline constexpr const char* D_ACT_LAYERS = "layers";  // [layers] int32: layer 
 // Rows per chunk of the growing datasets.
 inline constexpr uint64_t SAMPLE_CHUNK_ROWS = 256;
 inline constexpr uint64_t ACT_CHUNK_BYTES = 1 << 20;
+// Activation chunks are [rows, 1 layer, hidden], so reading one layer (the reducer) touches only that
+// layer's bytes, also when compressed; rows per chunk as if the chunk held every layer (shards) or
+// ACT_CHUNK_BYTES of one layer (packed archives).
+inline constexpr uint64_t ACT_CHUNK_LAYERS = 1;
 
 }  // namespace tp::schema

@@ -232,7 +232,7 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
       size_t row_bytes = b.layers.size() * static_cast<size_t>(b.hidden) * act_dtype_size(b.dtype);
       hsize_t chunk = std::clamp<hsize_t>(schema::ACT_CHUNK_BYTES / std::max<size_t>(row_bytes, 1), 1, 64);
       a.data = h5_dataset_create(g, schema::D_ACT_DATA, act_h5_type(b.dtype), {b.layers.size(), static_cast<hsize_t>(b.hidden)}, chunk,
-                                 static_cast<int>(job.capture.gzip));
+                                 static_cast<int>(job.capture.gzip), {schema::ACT_CHUNK_LAYERS, static_cast<hsize_t>(b.hidden)});
       a.sample_in_unit = h5_dataset_create(g, schema::D_ACT_SAMPLE_IN_UNIT, H5T_STD_I32LE, {}, 1024);
       a.point = h5_dataset_create(g, schema::D_ACT_POINT, H5T_STD_I32LE, {}, 1024);
       h5_write_column(g, schema::D_ACT_LAYERS, H5T_NATIVE_INT32, b.layers.size(), b.layers.data());

@@ -113,6 +113,21 @@ void comm_recv(const Envelope& env, void* data, int bytes) {
   TP_CHECK_MSG(got == bytes, "message tag {} from rank {}: {} bytes, expected {}", static_cast<int>(env.tag), env.source, got, bytes);
 }
 
+void comm_send_bytes(int dest, Tag tag, const std::string& bytes) {
+  TP_CHECK_MSG(bytes.size() < (1u << 31), "message of {} bytes is too large for one MPI send", bytes.size());
+  MPI_CHECK(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, static_cast<int>(tag), MPI_COMM_WORLD));
+}
+
+std::string comm_recv_bytes(int source, Tag tag) {
+  MPI_Status st;
+  MPI_CHECK(MPI_Probe(source, static_cast<int>(tag), MPI_COMM_WORLD, &st));
+  int n = 0;
+  MPI_CHECK(MPI_Get_count(&st, MPI_BYTE, &n));
+  std::string out(static_cast<size_t>(n), '\0');
+  MPI_CHECK(MPI_Recv(out.data(), n, MPI_BYTE, source, static_cast<int>(tag), MPI_COMM_WORLD, &st));
+  return out;
+}
+
 Tag comm_recv_any_tag(int source, void* data, int bytes) {
   // Poll, and after a short spin sleep between polls: a blocking MPI_Recv spins at full speed, and on an
   // oversubscribed node waiting workers would take the CPU from the coordinator that is to answer them.

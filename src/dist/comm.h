@@ -41,6 +41,9 @@ bool comm_iprobe(Envelope& env);       // true if a message is there
 // Receives the message env announced; bytes must match its size.
 void comm_recv(const Envelope& env, void* data, int bytes);
 template <class Msg> Msg comm_recv(const Envelope& env) { Msg m; comm_recv(env, &m, sizeof m); return m; }
+// A message of any size (the reducer's gather): sent as is, received whole from source with that tag.
+void comm_send_bytes(int dest, Tag tag, const std::string& bytes);
+std::string comm_recv_bytes(int source, Tag tag);
 // Waits for a message from source (any tag) and returns its tag; data receives up to bytes.
 Tag comm_recv_any_tag(int source, void* data, int bytes);
 

@@ -15,6 +15,7 @@ enum class Tag : int32_t {
   UNIT_DONE = 3,     // worker -> coordinator: a unit's rows are durable in the worker's shard
   UNIT_FAILED = 4,   // worker -> coordinator: a unit threw; its rows were not written
   STOP = 5,          // coordinator -> worker: no more work; close the shard and leave
+  REDUCE_CELLS = 6,  // reduce rank -> rank 0: its cells and directions (CBOR, reduce/reduce_gather.cpp)
 };
 
 inline constexpr int MAX_UNITS_PER_ASSIGN = 64;  // RunSpec::units_per_request is capped to this

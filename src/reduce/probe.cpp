@@ -1,6 +1,5 @@
 // Probe fitting (see probe.h). The pipeline's first two steps only need the training rows' mean and
-// scatter matrix, so each fold's scatter is computed once (float32 GEMM on globally centred rows, then
-// double) and a fold's training moments are "all minus the fold". Standardise + PCA then become an
+// scatter matrix, so each fold's scatter is computed once (float32 ssyrk on globally centred rows) and a fold's training moments are "all minus the fold". Standardise + PCA then become an
 // eigendecomposition of the training correlation matrix, and the logistic regression is a small
 // Newton solve on the k projected columns. Doesn't: choose layers or positions, or compute metrics.
 #include "reduce/probe.h"
@@ -16,6 +15,12 @@
 
 #include "util/check.h"
 #include "util/hash.h"
+
+// Fortran BLAS (OpenBLAS under libtorch): C = alpha A A^T + beta C on one triangle, column-major.
+extern "C" void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha, const float* a,
+                       const int* lda, const float* beta, float* c, const int* ldc);
+extern "C" void ssymm_(const char* side, const char* uplo, const int* m, const int* n, const float* alpha, const float* a,
+                       const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
 
 namespace tp {
 
@@ -120,7 +125,7 @@ struct Moments {
   at::Tensor sum;      // [d] double, of the centred rows
   at::Tensor sum1;     // [d] double, of the centred rows labelled 1
   int64_t n1 = 0;
-  at::Tensor scatter;  // [d, d] double, X^T X of the centred rows
+  at::Tensor scatter;  // [d, d] float, X^T X of the centred rows
 };
 
 // Moments of rows xf [m, d] (centred) with labels y [m] as float 0/1.
@@ -128,19 +133,16 @@ Moments moments_of(const at::Tensor& xf, const at::Tensor& y) {
   Moments m;
   m.n = xf.size(0);
   m.n1 = int64_t(y.sum().item<double>());
-  m.sum = xf.sum(0, false, at::kDouble);
+  m.sum = xf.sum(0).to(at::kDouble);  // float cascade sums of centred rows
   m.sum1 = at::mv(xf.t(), y).to(at::kDouble);
-  // X^T X by column blocks, upper triangle only, mirrored: ~half the flops of one full product for
-  // large d (a syrk that ATen does not offer).
-  const int64_t d = xf.size(1), bs = 512;
-  m.scatter = at::empty({d, d}, at::kDouble);
-  for (int64_t i = 0; i < d; i += bs)
-    for (int64_t j = i; j < d; j += bs) {
-      const int64_t ni = std::min(bs, d - i), nj = std::min(bs, d - j);
-      at::Tensor blk = at::mm(xf.narrow(1, i, ni).t(), xf.narrow(1, j, nj)).to(at::kDouble);
-      m.scatter.narrow(0, i, ni).narrow(1, j, nj).copy_(blk);
-      if (j != i) m.scatter.narrow(0, j, nj).narrow(1, i, ni).copy_(blk.t());
-    }
+  // X^T X as a symmetric rank-m update (BLAS ssyrk, half the flops of a full product). Only the lower
+  // triangle (row-major) is filled: every later use reads that triangle (ssymm, eigh's default).
+  const int64_t d = xf.size(1);
+  m.scatter = at::zeros({d, d}, at::kFloat);
+  at::Tensor xs = xf.contiguous();
+  const int n_ = int(d), k_ = int(m.n), ld = int(d);
+  const float one = 1.0f, zero = 0.0f;
+  if (k_ > 0) ssyrk_("U", "N", &n_, &k_, &one, xs.data_ptr<float>(), &ld, &zero, m.scatter.data_ptr<float>(), &ld);
   return m;
 }
 
@@ -154,15 +156,25 @@ struct Projection {
   at::Tensor offset;  // [k] double
 };
 
-// Top-k eigenvectors (descending) of a symmetric PSD matrix a [d, d]. Small or large-k problems use a
-// full eigendecomposition; otherwise block subspace iteration with Rayleigh-Ritz on l = k + k/2 + 10
-// vectors, started from *warm (the previous fold's block, which differs from this one by a sampling
-// perturbation) or a seeded random block, until every top-k Ritz pair has a residual below 1e-7 of the
-// largest eigenvalue. The warm block is updated for the next call.
-at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, at::Tensor* warm) {
+// a q for a symmetric float a [d, d] of which only the row-major lower triangle is valid; q [d, l].
+at::Tensor sym_mm(const at::Tensor& a, const at::Tensor& q) {
+  at::Tensor b = q.contiguous(), c = at::empty_like(b);
+  const int l = int(b.size(1)), d = int(b.size(0));
+  const float one = 1.0f, zero = 0.0f;  // column-major: c^T = b^T a, a's upper triangle
+  ssymm_("R", "U", &l, &d, &one, a.data_ptr<float>(), &d, b.data_ptr<float>(), &l, &zero, c.data_ptr<float>(), &l);
+  return c;
+}
+
+// Top-k eigenvectors (descending, double) of a symmetric PSD float matrix a [d, d] (lower triangle). Small or large-k
+// problems use a full eigendecomposition in double; otherwise block subspace iteration in float with a
+// double Rayleigh-Ritz on l = k + k/2 + 10 vectors, started from *warm (the previous fold's block, which
+// differs from this one by a sampling perturbation) or a seeded random block, Chebyshev-filtered between
+// Rayleigh-Ritz steps, until every top-k Ritz pair's residual is below tol of the largest eigenvalue, or
+// float rounding stops it falling. The warm block is updated for the next call.
+at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, double tol, at::Tensor* warm) {
   const int64_t d = a.size(0), l = std::min(d, k + k / 2 + 10);
   if (d <= 512 || 4 * l > d) {
-    at::Tensor vecs = std::get<1>(at::linalg_eigh(a));  // ascending eigenvalues
+    at::Tensor vecs = std::get<1>(at::linalg_eigh(a.to(at::kDouble)));  // ascending eigenvalues
     return vecs.narrow(1, d - k, k).flip({1});
   }
   at::Tensor q;
@@ -170,46 +182,54 @@ at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, at::Tensor* warm) {
     q = *warm;
   } else {
     Rng rng(0x5eed);
-    q = at::empty({d, l}, at::kDouble);
-    double* p = q.data_ptr<double>();
-    for (int64_t i = 0; i < d * l; ++i) p[i] = rng.uniform() - 0.5;
+    q = at::empty({d, l}, at::kFloat);
+    float* p = q.data_ptr<float>();
+    for (int64_t i = 0; i < d * l; ++i) p[i] = float(rng.uniform() - 0.5);
     q = std::get<0>(at::linalg_qr(q));
   }
-  // Iterate in float32 (twice the GEMM speed) while the residual falls, until 1e-7 of the top eigenvalue;
-  // finish in double if float32 stalls above it. On the reference data a residual of 1e-7 keeps
-  // probabilities within ~4e-7 of an exact SVD (1e-5 gives 2e-5).
-  const double tol = 1e-7;
   double last = std::numeric_limits<double>::infinity();
-  at::Tensor a32 = a.to(at::kFloat);
-  bool single = true;
   at::Tensor v;
   for (int iter = 0; iter < 1000; ++iter) {
-    at::Tensor y = single ? at::mm(a32, q.to(at::kFloat)).to(at::kDouble) : at::mm(a, q);  // [d, l]
-    auto [theta, s] = at::linalg_eigh(at::mm(q.t(), y));           // Rayleigh-Ritz, ascending
-    s = s.flip({1});
+    at::Tensor y = sym_mm(a, q);                                                  // [d, l]
+    auto [theta, s] = at::linalg_eigh(at::mm(q.t(), y).to(at::kDouble));          // Rayleigh-Ritz, ascending
+    s = s.flip({1}).to(at::kFloat);
     theta = theta.flip({0});
     v = at::mm(q, s);
     at::Tensor av = at::mm(y, s);
-    at::Tensor resid = (av - v * theta.unsqueeze(0)).narrow(1, 0, k).norm(2, {0});
+    at::Tensor resid = (av - v * theta.to(at::kFloat).unsqueeze(0)).narrow(1, 0, k).norm(2, {0});
     const double r = resid.max().item<double>() / theta[0].item<double>();
-    if (r <= tol) break;
-    if (single && r > 0.9 * last) single = false;  // float32 rounding floor reached
+    if (r <= tol || r > 0.9 * last) break;  // converged, or at the float rounding floor
     last = r;
-    q = std::get<0>(at::linalg_qr(av));
+    // Next block: a degree-3 Chebyshev filter of A on the unwanted interval [0, theta_l] applied to the
+    // Ritz vectors (A v is at hand, so two more products): it grows eigenvalue 1.6 theta_l ~36 times
+    // against the plain iteration's (1.6)^3 = 4 for the same three products.
+    const double e = std::max(theta[l - 1].item<double>(), 1e-4 * theta[0].item<double>()) / 2;
+    at::Tensor t0 = v, t1 = (av - v * float(e)) * float(1 / e);
+    for (int j = 2; j <= 3; ++j) {
+      at::Tensor t2 = (sym_mm(a, t1) - t1 * float(e)) * float(2 / e) - t0;
+      t0 = t1;
+      t1 = t2;
+    }
+    q = std::get<0>(at::linalg_qr(t1));
   }
   if (warm) *warm = v;
-  return v.narrow(1, 0, k);
+  return v.narrow(1, 0, k).to(at::kDouble);
 }
 
-Projection fit_projection(const Moments& m, int64_t k, at::Tensor* warm) {
+Projection fit_projection(const Moments& m, int64_t k, double tol, at::Tensor* warm) {
   at::Tensor mean = m.sum / double(m.n);
-  at::Tensor cov = m.scatter / double(m.n) - at::outer(mean, mean);
-  at::Tensor var = cov.diagonal().clamp_min(0);
+  at::Tensor var = (m.scatter.diagonal().to(at::kDouble) / double(m.n) - mean * mean).clamp_min(0);
   // StandardScaler leaves (near-)constant columns unscaled; "near" relative to the typical variance.
   const double tiny = 1e-12 * std::max(var.mean().item<double>(), 1e-300);
   at::Tensor scale = at::where(var > tiny, var.sqrt(), at::ones_like(var));
   at::Tensor inv = 1.0 / scale;
-  at::Tensor w = k == 0 ? at::diag(inv) : top_eigenvectors(cov * at::outer(inv, inv), k, warm) * inv.unsqueeze(1);
+  if (k == 0) return {at::diag(inv), mean * inv};
+  // The training correlation matrix, in float: (S / n - mean mean^T) / (scale scale^T).
+  at::Tensor inv32 = inv.to(at::kFloat), mean32 = mean.to(at::kFloat);
+  at::Tensor corr = m.scatter * float(1.0 / double(m.n));
+  corr.addr_(mean32, mean32, 1, -1);
+  corr.mul_(inv32.unsqueeze(1)).mul_(inv32.unsqueeze(0));
+  at::Tensor w = top_eigenvectors(corr, k, tol, warm) * inv.unsqueeze(1);
   return {w, at::mv(w.t(), mean)};
 }
 
@@ -224,6 +244,24 @@ void check_k(int64_t k, size_t d) {
                 "set reduce.pca_components to at most the hidden size, or 0 for no PCA");
 }
 
+// The pipeline fitted on all rows with moments m (xc: those rows, centred by center; labels in xc's
+// row order), as raw-space directions.
+ProbeDirections directions_of(const Moments& m, const at::Tensor& xc, const at::Tensor& center, const int8_t* labels,
+                              const ProbeOptions& opt, at::Tensor* warm) {
+  at::Tensor dom = m.sum1 / double(m.n1) - (m.sum - m.sum1) / double(m.n - m.n1);
+  Projection p = fit_projection(m, opt.pca_components, opt.eig_tol, warm);
+  at::Tensor f = features(xc, p).contiguous();
+  std::vector<double> beta = logistic_fit(f.data_ptr<double>(), size_t(m.n), size_t(f.size(1)), labels, opt);
+  at::Tensor coef = at::from_blob(beta.data(), {f.size(1)}, at::kDouble);
+  at::Tensor w_raw = at::mv(p.w, coef);  // logit = (x - center) w_raw - offset . coef + b
+  ProbeDirections out;
+  at::Tensor dom_f = dom.to(at::kFloat).contiguous(), w_f = w_raw.to(at::kFloat).contiguous();
+  out.dom.assign(dom_f.data_ptr<float>(), dom_f.data_ptr<float>() + dom_f.numel());
+  out.probe.assign(w_f.data_ptr<float>(), w_f.data_ptr<float>() + w_f.numel());
+  out.probe_bias = beta.back() - at::dot(p.offset, coef).item<double>() - at::dot(center, w_raw).item<double>();
+  return out;
+}
+
 }  // namespace
 
 ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
@@ -231,7 +269,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   check_k(opt.pca_components, d);
   const double NaN = std::numeric_limits<double>::quiet_NaN();
   ProbeOof out{std::vector<double>(n, NaN), std::vector<double>(n, NaN),
-               std::vector<double>(size_t(n_folds) * n, NaN), std::vector<double>(size_t(n_folds) * n, NaN)};
+               std::vector<double>(size_t(n_folds) * n, NaN), std::vector<double>(size_t(n_folds) * n, NaN), {}};
   // Rows ordered by fold and centred, in one copy: each fold is then a contiguous slice [start, end).
   std::vector<int64_t> perm, start(size_t(n_folds) + 1, 0);
   for (int32_t f = 0; f < n_folds; ++f) {
@@ -243,7 +281,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   }
   start[size_t(n_folds)] = int64_t(n);
   at::Tensor xr = at::from_blob(const_cast<float*>(x), {int64_t(n), int64_t(d)}, at::kFloat);
-  at::Tensor center = xr.sum(0, false, at::kDouble) / double(std::max<size_t>(n, 1));
+  at::Tensor center = xr.sum(0).to(at::kDouble) / double(std::max<size_t>(n, 1));
   at::Tensor xc = xr.index_select(0, at::tensor(perm, at::kLong));
   xc.sub_(center.to(at::kFloat));
   std::vector<int8_t> lab(n);
@@ -267,7 +305,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
     at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);
     at::Tensor s_dom = (at::mv(xc, dom.to(at::kFloat)).to(at::kDouble) + at::dot(center, dom)).contiguous();  // [n]
     // Standardise + PCA + logistic regression: project every row once, fit on the other folds' rows.
-    Projection p = fit_projection(tr, opt.pca_components, &warm);
+    Projection p = fit_projection(tr, opt.pca_components, opt.eig_tol, &warm);
     at::Tensor feats = features(xc, p);  // [n, k]
     at::Tensor f_tr = at::cat({feats.narrow(0, 0, lo), feats.narrow(0, hi, int64_t(n) - hi)}).contiguous();
     std::vector<int8_t> lab_tr(lab.begin(), lab.begin() + lo);
@@ -283,6 +321,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
       if (int64_t(j) >= lo && int64_t(j) < hi) { out.prob[row] = pp[j]; out.dom_score[row] = pd[j]; }
     }
   }
+  if (opt.directions && all.n1 > 0 && all.n1 < all.n) out.directions = directions_of(all, xc, center, lab.data(), opt, &warm);
   return out;
 }
 
@@ -290,24 +329,13 @@ ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_
                                  const ProbeOptions& opt) {
   check_k(opt.pca_components, d);
   at::Tensor xr = at::from_blob(const_cast<float*>(x), {int64_t(n), int64_t(d)}, at::kFloat);
-  at::Tensor center = xr.sum(0, false, at::kDouble) / double(std::max<size_t>(n, 1));
+  at::Tensor center = xr.sum(0).to(at::kDouble) / double(std::max<size_t>(n, 1));
   at::Tensor xc = xr - center.to(at::kFloat);
   at::Tensor yf = at::empty({int64_t(n)}, at::kFloat);
   for (size_t i = 0; i < n; ++i) yf.data_ptr<float>()[i] = labels[i] != 0;
   Moments m = moments_of(xc, yf);
   TP_CHECK_MSG(m.n1 > 0 && m.n1 < m.n, "probe_directions needs both labels");
-  at::Tensor dom = m.sum1 / double(m.n1) - (m.sum - m.sum1) / double(m.n - m.n1);
-  Projection p = fit_projection(m, opt.pca_components, nullptr);
-  at::Tensor f = features(xc, p).contiguous();
-  std::vector<double> beta = logistic_fit(f.data_ptr<double>(), n, size_t(f.size(1)), labels, opt);
-  at::Tensor coef = at::from_blob(beta.data(), {f.size(1)}, at::kDouble);
-  at::Tensor w_raw = at::mv(p.w, coef);  // logit = (x - center) w_raw - offset . coef + b
-  ProbeDirections out;
-  at::Tensor dom_f = dom.to(at::kFloat).contiguous(), w_f = w_raw.to(at::kFloat).contiguous();
-  out.dom.assign(dom_f.data_ptr<float>(), dom_f.data_ptr<float>() + d);
-  out.probe.assign(w_f.data_ptr<float>(), w_f.data_ptr<float>() + d);
-  out.probe_bias = beta.back() - at::dot(p.offset, coef).item<double>() - at::dot(center, w_raw).item<double>();
-  return out;
+  return directions_of(m, xc, center, labels, opt, nullptr);
 }
 
 }  // namespace tp

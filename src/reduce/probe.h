@@ -16,6 +16,8 @@ struct ProbeOptions {
   double c = 0.03;               // inverse L2 strength, sklearn's C (the intercept is not penalised)
   bool balanced = true;          // class_weight="balanced": weight n / (2 n_class), per training fold
   double tol = 1e-10;            // Newton stops when the largest gradient entry is below tol * (1 + C n)
+  double eig_tol = 1e-6;         // PCA by subspace iteration (d > 512) stops at residual eig_tol x top eigenvalue
+  bool directions = false;       // probe_oof also fits the pipeline on all rows (ProbeOof::directions)
 };
 
 // Fold of each row in [0, k), deterministic for (labels, groups, k, seed): rows with the same group id
@@ -29,24 +31,6 @@ struct ProbeOptions {
 std::vector<int32_t> grouped_stratified_folds(const int8_t* labels, const uint64_t* groups, size_t n,
                                               int32_t k, uint64_t seed);
 
-struct ProbeOof {
-  std::vector<double> prob;       // [n] out-of-fold P(label 1) from the logistic probe
-  std::vector<double> dom_score;  // [n] out-of-fold x . (mu1 - mu0), the direction from the training folds
-  std::vector<double> fit_prob;   // [n_folds, n] fold f's probe applied to every row (in-sample on its training rows)
-  std::vector<double> fit_dom;    // [n_folds, n] fold f's difference-of-means score of every row
-};
-// Out-of-fold scores. For each fold f the pipeline is fitted on the other folds and applied to f, as
-// sklearn.model_selection.cross_val_predict(Pipeline([StandardScaler(), PCA(k, svd_solver="full"),
-// LogisticRegression(C, class_weight)]), method="predict_proba") with those folds. A fold whose training
-// part has a single label gets NaN scores. The per-fold sums and scatter matrices are computed once (one
-// pass of d x d products in float32 over all rows), a fold's training moments are "all minus the fold",
-// and PCA is the top-k eigenvectors of the training correlation matrix: a full eigendecomposition for
-// d <= 512, else block subspace iteration warm-started from the previous fold, to residual 1e-7.
-// Exact PCA, where sklearn's PCA(k) with its default svd_solver="auto" picks a randomized SVD once
-// max(n, d) > 500 (the authors' runs); the reference tests use svd_solver="full".
-ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
-                   int32_t n_folds, const ProbeOptions& opt);
-
 // Directions fitted on all rows, in raw activation space, for steering and for the archive:
 // dom = mu1 - mu0; the probe's logit is x . probe + probe_bias (standardisation and PCA folded in).
 struct ProbeDirections {
@@ -54,6 +38,28 @@ struct ProbeDirections {
   std::vector<float> probe;  // [d]
   double probe_bias = 0;
 };
+
+struct ProbeOof {
+  std::vector<double> prob;       // [n] out-of-fold P(label 1) from the logistic probe
+  std::vector<double> dom_score;  // [n] out-of-fold x . (mu1 - mu0), the direction from the training folds
+  std::vector<double> fit_prob;   // [n_folds, n] fold f's probe applied to every row (in-sample on its training rows)
+  std::vector<double> fit_dom;    // [n_folds, n] fold f's difference-of-means score of every row
+  ProbeDirections directions;     // fitted on all n rows if opt.directions (else, or when a label is missing, empty)
+};
+// Out-of-fold scores. For each fold f the pipeline is fitted on the other folds and applied to f, as
+// sklearn.model_selection.cross_val_predict(Pipeline([StandardScaler(), PCA(k, svd_solver="full"),
+// LogisticRegression(C, class_weight)]), method="predict_proba") with those folds. A fold whose training
+// part has a single label gets NaN scores. The per-fold sums and scatter matrices are computed once (one
+// float32 ssyrk pass over all rows), a fold's training moments are "all minus the fold", and PCA is the
+// top-k eigenvectors of the training correlation matrix: a full eigendecomposition for d <= 512, else
+// Chebyshev-filtered block subspace iteration warm-started from the previous fold, to residual eig_tol.
+// With opt.directions, the pipeline fitted on all rows gives `directions` (its scatter is the folds' sum).
+// Exact PCA, where sklearn's PCA(k) with its default svd_solver="auto" picks a randomized SVD once
+// max(n, d) > 500 (the authors' runs); the reference tests use svd_solver="full".
+ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
+                   int32_t n_folds, const ProbeOptions& opt);
+
+// The directions alone (probe_oof computes them too, from the scatter it already has).
 ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_t* labels,
                                  const ProbeOptions& opt);
 

@@ -87,15 +87,34 @@ json judges_json(const SampleTable& t, const Cell& c) {
   return out;
 }
 
+// The two directions of one probed layer, appended to out; returns their results.json entry.
+json directions_entry(const Cell& c, const std::string& position, int32_t layer, const ProbeDirections& d, std::vector<NamedVector>& out) {
+  const std::string base = c.model + "/" + c.iv + "/" + position + "/" + std::to_string(layer);
+  double dom_norm = 0, probe_norm = 0;
+  for (float v : d.dom) dom_norm += double(v) * v;
+  for (float v : d.probe) probe_norm += double(v) * v;
+  dom_norm = std::sqrt(dom_norm);
+  probe_norm = std::sqrt(probe_norm);
+  std::vector<float> unit(d.probe);
+  for (float& v : unit) v = probe_norm > 0 ? float(v / probe_norm) : 0.0f;
+  out.push_back({base + "/dom", d.dom});
+  out.push_back({base + "/probe", unit});
+  return {{"position", position}, {"layer", layer}, {"dom", base + "/dom"}, {"probe", base + "/probe"}, {"dom_norm", dom_norm},
+          {"probe_logit_norm", probe_norm}, {"probe_bias", d.probe_bias}};
+}
+
 // Probes of one position: every layer, three groups. Appends to cell_json["probes"] / ["notes"].
-void probe_position(hid_t file, const SampleTable& t, Cell& c, const ActGroup& g, const ReduceSpec& spec, json& cj) {
+void probe_position(hid_t file, const SampleTable& t, Cell& c, const ActGroup& g, const ReduceSpec& spec, json& cj,
+                    std::vector<NamedVector>* directions) {
   std::vector<int64_t> act;  // activation rows of the cell with a verdict
   std::vector<int8_t> labels;
   std::vector<uint64_t> groups;
   std::vector<int32_t> source;
+  std::vector<int64_t> unjudged;  // samples of the cell with a row here but no verdict: left out
   for (size_t r = 0; r < g.sample.size(); r++) {
     int64_t s = g.sample[r];
-    if (s < 0 || s >= t.n || g.point[r] != 0 || t.model[s] != c.model || t.intervention[s] != c.iv || t.refused[s] < 0) continue;
+    if (s < 0 || s >= t.n || g.point[r] != 0 || t.model[s] != c.model || t.intervention[s] != c.iv) continue;
+    if (t.refused[s] < 0) { unjudged.push_back(s); continue; }
     act.push_back(static_cast<int64_t>(r));
     labels.push_back(t.refused[s]);
     groups.push_back(prompt_key(t, s));
@@ -103,8 +122,11 @@ void probe_position(hid_t file, const SampleTable& t, Cell& c, const ActGroup& g
   }
   const size_t n = act.size();
   const int32_t k = static_cast<int32_t>(spec.folds);
-  std::string why = metric_undefined(labels.data(), n);
   size_t n_groups = std::set<uint64_t>(groups.begin(), groups.end()).size();
+  cj["probe_rows"].push_back({{"position", g.position}, {"n", n}, {"n_refusals", std::count(labels.begin(), labels.end(), 1)},
+                              {"n_prompts", n_groups}, {"dropped_samples", unjudged},
+                              {"dropped_why", "no judge verdict (refused = -1)"}});
+  std::string why = metric_undefined(labels.data(), n);
   if (why.empty() && n_groups < static_cast<size_t>(k))
     why = "fewer prompts (" + std::to_string(n_groups) + ") than folds (" + std::to_string(k) + ")";
   if (!why.empty()) {
@@ -117,9 +139,12 @@ void probe_position(hid_t file, const SampleTable& t, Cell& c, const ActGroup& g
   opt.pca_components = std::min<int64_t>(spec.pca_components, g.hidden);
   opt.c = spec.c;
   opt.balanced = spec.class_weight == "balanced";
+  opt.directions = directions != nullptr;
   for (size_t slot = 0; slot < g.layers.size(); slot++) {
     std::vector<float> x = read_layer_rows(file, g, slot, act);
     ProbeOof oof = probe_oof(x.data(), n, g.hidden, labels.data(), folds.data(), k, opt);
+    if (directions && !oof.directions.dom.empty())
+      cj["directions"].push_back(directions_entry(c, g.position, g.layers[slot], oof.directions, *directions));
     for (const char* group : {"harmful", "benign", "pooled"}) {
       GroupInput in{oof.prob.data(), oof.dom_score.data(), labels.data(), folds.data(), source.data(), k, {}};
       for (size_t r = 0; r < n; r++) {
@@ -130,7 +155,10 @@ void probe_position(hid_t file, const SampleTable& t, Cell& c, const ActGroup& g
       const bool macro = group[0] == 'b';
       GroupMetrics m = group_metrics(in, macro, spec.min_source_refusals, spec.bootstrap,
                                      derive_seed(spec.seed, {"probe", c.model, c.iv, g.position, std::to_string(g.layers[slot]), group}));
+      std::set<uint64_t> prompts;
+      for (uint32_t r : in.rows) prompts.insert(groups[r]);
       json j = {{"position", g.position}, {"layer", g.layers[slot]}, {"group", group}, {"n", m.n}, {"n_refusals", m.n_refusals},
+                {"n_prompts", prompts.size()},
                 {"pca_components", opt.pca_components},
                 {"auroc", estimate_json(m.auroc, m.n)}, {"balanced_accuracy", estimate_json(m.balanced_accuracy, m.n)},
                 {"dom_auroc", estimate_json(m.dom_auroc, m.n)}};
@@ -201,11 +229,20 @@ json reduce_settings_json(const ReduceSpec& spec) {
       {"cut_holm", "Holm-Bonferroni at alpha 0.05 over the cut pairs of one model x intervention cell; deliberation_pooled adds the cells' counts"},
       {"locked_eps", 0.05},
       {"oscillations", "stance lexicon of the run's protocols.cut_replay over every sample's thinking; traces over max_chunks chunks excluded"},
-      {"ci_level", 0.95}};
+      {"ci_level", 0.95},
+      {"cell_rows", "a cell is the /samples rows with its model and intervention; dropped_samples lists those without a verdict"},
+      {"probe_pipeline", "per training fold: standardise (population variance) -> PCA (exact top-k eigenvectors of the correlation "
+                         "matrix; eigendecomposition for hidden <= 512, else Chebyshev-filtered subspace iteration to residual "
+                         "eig_tol x the top eigenvalue) -> L2 logistic regression (Newton, unpenalised intercept)"},
+      {"eig_tol", ProbeOptions{}.eig_tol},
+      {"directions", "per probed layer, fitted on all of the cell's probe rows: dom = mean(refused) - mean(complied); probe = the "
+                     "probe's raw-space logit weights (PCA and standardisation folded back), unit length; logit = "
+                     "probe_logit_norm x (x . probe) + probe_bias; in directions.safetensors as <model>/<intervention>/<position>/<layer>/dom|probe"}};
   return s;
 }
 
-json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode) {
+json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode,
+                    std::vector<NamedVector>* directions, int rank, int size) {
   Hid file = archive_file_open(archive_path, "archive");
   SampleTable t = read_sample_table(file, archive_path);
   // Every label below is the majority of the stored votes under this reduce's tie rule (not the run's).
@@ -217,6 +254,7 @@ json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, con
   StanceLexicon lexicon = stance_lexicon_new(replay.value("refuse_patterns", std::vector<std::string>{}), replay.value("comply_patterns", std::vector<std::string>{}));
   LockinInput lockin{branches, t, thinking, lexicon, replay.value("max_chunks", int64_t{120})};
   json cells = json::array();
+  int64_t index = -1;
   for (const auto& model : t.models) {
     std::vector<ActGroup> acts = read_act_groups(file, model);
     for (const auto& iv : t.interventions) {
@@ -224,22 +262,30 @@ json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, con
       for (int64_t i = 0; i < t.n; i++)
         if (t.model[i] == model && t.intervention[i] == iv) c.samples.push_back(i);
       if (c.samples.empty()) continue;
-      json cj = {{"model", model}, {"intervention", iv}, {"probes", json::array()}, {"valley", json::array()},
-                 {"notes", json::array()}, {"probe_folds", json::array()}};
+      if (++index % size != rank) continue;
+      json cj = {{"index", index}, {"model", model}, {"intervention", iv}, {"probes", json::array()}, {"valley", json::array()},
+                 {"notes", json::array()}, {"probe_folds", json::array()}, {"probe_rows", json::array()},
+                 {"directions", json::array()}};
       int64_t harmful = 0, judged = 0, refusals = 0;
+      std::vector<int64_t> unjudged;
+      std::set<uint64_t> prompts;
       for (int64_t i : c.samples) {
         harmful += t.label[i] == 1;
         judged += t.refused[i] >= 0;
         refusals += t.refused[i] == 1;
+        if (t.refused[i] < 0) unjudged.push_back(i);
+        prompts.insert(prompt_key(t, i));
       }
       const int64_t n = static_cast<int64_t>(c.samples.size());
-      cj["n"] = {{"samples", n}, {"harmful", harmful}, {"benign", n - harmful}, {"judged", judged}, {"refusals", refusals}};
+      cj["n"] = {{"samples", n}, {"prompts", prompts.size()}, {"harmful", harmful}, {"benign", n - harmful}, {"judged", judged},
+                 {"refusals", refusals}};
+      cj["dropped_samples"] = {{"rows", unjudged}, {"why", "no judge verdict (refused = -1): left out of every rate and probe"}};
       cj["behaviour"] = behaviour_json(t, c, spec);
       lockin_cell_json(lockin, model, iv, c.samples, spec, cj);
       cj["judges"] = judges_json(t, c);
       for (const auto& g : acts) {
         if (g.position == "think_span") cj["valley"] = valley_json(file, t, c, g, span_mode);
-        else probe_position(file, t, c, g, spec, cj);
+        else probe_position(file, t, c, g, spec, cj, directions);
       }
       cells.push_back(std::move(cj));
     }

@@ -13,9 +13,20 @@
 
 namespace tp {
 
+// A direction of the residual space, named as in directions.safetensors: "<model>/<intervention>/<position>/<layer>/dom|probe".
+struct NamedVector {
+  std::string name;
+  std::vector<float> v;  // [hidden]
+};
+
 // span_mode: the job's capture.span_mode (labels the valley curve). Undefined numbers are null with a
 // `why`; a cell or position that cannot be probed says why in the cell's `notes`, never an exception.
-nlohmann::json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode);
+// Cells (model x intervention, in archive order) are shared out over `size` processes: this one computes
+// cell i when i % size == rank, so the returned "cells" hold only those, each with its "index" (the
+// gather removes it). directions (if given) receives each probed layer's two directions, fitted on all
+// of the cell's probe rows.
+nlohmann::json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode,
+                              std::vector<NamedVector>* directions = nullptr, int rank = 0, int size = 1);
 
 // The settings block of results.json: spec's fields and the choices reduce makes beyond them.
 nlohmann::json reduce_settings_json(const ReduceSpec& spec);

@@ -36,7 +36,7 @@ cat reduce.log
 grep -q "report: .*report.html" reduce.log || fail "no report line"
 [ "$(grep -o 'data:image/png;base64' out/reduce/report.html | wc -l)" -ge 5 ] || fail "report.html embeds fewer than 5 images"
 
-"$PY" - "$SRC/schemas/results.schema.json" out/reduce/results.json out/archive.h5 <<'PYEOF' || fail "results.json check"
+"$PY" - "$SRC/schemas/results.schema.json" out/reduce/results.json out/archive.h5 out/reduce/directions.safetensors <<'PYEOF' || fail "results.json check"
 import json, sys, collections
 import h5py, jsonschema, numpy as np
 from sklearn.decomposition import PCA
@@ -46,13 +46,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 schema, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+raw = open(sys.argv[4], "rb").read()  # safetensors: u64 header size, JSON header, data
+hlen = int.from_bytes(raw[:8], "little")
+header = json.loads(raw[8:8 + hlen])
+def tensor(name):
+    t = header[name]
+    assert t["dtype"] == "F32", t
+    a, b = t["data_offsets"]
+    return np.frombuffer(raw[8 + hlen + a:8 + hlen + b], dtype="<f4").reshape(t["shape"])
 jsonschema.validate(r, schema)
 s = r["settings"]
 assert s["folds"] == 4 and s["bootstrap"] == 200 and s["min_source_refusals"] == 2, s
 f = h5py.File(sys.argv[3], "r")
-S = {k: f["samples"][k][()] for k in ("model", "intervention", "label", "refused", "prompt_set")}
+S = {k: f["samples"][k][()] for k in ("model", "intervention", "label", "refused", "prompt_set", "prompt_id")}
 dec = lambda a: np.array([x.decode() if isinstance(x, bytes) else x for x in a])
-model, iv, pset = dec(S["model"]), dec(S["intervention"]), dec(S["prompt_set"])
+model, iv, pset, pid = dec(S["model"]), dec(S["intervention"]), dec(S["prompt_set"]), dec(S["prompt_id"])
 label, refused = S["label"].astype(int), S["refused"].astype(int)
 assert len(r["cells"]) == 2, [c["intervention"] for c in r["cells"]]
 assert sum(c["n"]["samples"] for c in r["cells"]) == len(label)
@@ -60,8 +68,9 @@ aurocs, covered, checked = [], 0, 0
 for c in r["cells"]:
     m = (model == c["model"]) & (iv == c["intervention"])
     h, b = m & (label == 1), m & (label == 0)
-    assert c["n"] == {"samples": int(m.sum()), "harmful": int(h.sum()), "benign": int(b.sum()),
+    assert c["n"] == {"samples": int(m.sum()), "harmful": int(h.sum()), "benign": int(b.sum()), "prompts": 30,
                       "judged": int((m & (refused >= 0)).sum()), "refusals": int((m & (refused == 1)).sum())}, c["n"]
+    assert c["dropped_samples"]["rows"] == [int(i) for i in np.where(m & (refused < 0))[0]]
     beh = {(x["metric"], x["by"], x.get("key")): x for x in c["behaviour"]}
     asr, orr = beh[("asr", "all", None)]["majority"], beh[("orr", "all", None)]["majority"]
     assert asr["n"] == h.sum() and abs(asr["value"] - (refused[h] == 0).mean()) < 1e-12, asr
@@ -75,8 +84,21 @@ for c in r["cells"]:
         y, harmful = refused[smp], label[smp] == 1
         assert (model[smp] == c["model"]).all() and (iv[smp] == c["intervention"]).all() and (g["point"][()][rows] == 0).all()
         assert set(fold) == set(range(4))
+        pr = [p for p in c["probe_rows"] if p["position"] == fo["position"]][0]
+        assert pr["n"] == len(rows) and pr["n_refusals"] == int(y.sum()) and pr["n_prompts"] == len(set(zip(pset[smp], pid[smp])))
+        dirs = {d["layer"]: d for d in c["directions"] if d["position"] == fo["position"]}
         for li, layer in enumerate(g["layers"][()]):
             x = g["data"][rows, li, :].astype(np.float64)
+            # Directions, against numpy's difference of means and sklearn's pipeline fitted on all rows.
+            d = dirs[int(layer)]
+            dom, probe = tensor(d["dom"]), tensor(d["probe"])
+            assert dom.shape == (x.shape[1],) and abs(np.linalg.norm(probe) - 1) < 1e-5
+            assert np.allclose(dom, x[y == 1].mean(0) - x[y == 0].mean(0), rtol=1e-5, atol=1e-6)
+            full = Pipeline([("s", StandardScaler()), ("p", PCA(min(s["pca_components"], x.shape[1]), svd_solver="full")),
+                             ("l", LogisticRegression(C=s["c"], class_weight="balanced", solver="newton-cholesky", tol=1e-12, max_iter=1000))])
+            logit = full.fit(x, y).decision_function(x)
+            mine = d["probe_logit_norm"] * (x @ probe.astype(np.float64)) + d["probe_bias"]
+            assert np.abs(mine - logit).max() < 1e-4 * max(1, np.abs(logit).max()), np.abs(mine - logit).max()
             prob = np.full(len(y), np.nan)
             for k in range(4):
                 tr, te = fold != k, fold == k
