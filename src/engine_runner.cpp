@@ -141,7 +141,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     held->m = std::make_unique<Model>(model_load(spec.path, dtype, device));
     if (!spec.adapter.empty()) lora_merge(*held->m, spec.adapter);
     held->tok = tokenizer_load(spec.path);
-    held->tmpl = chat_template_for(spec.path, held->tok);
+    held->tmpl = chat_template_for(spec.path, held->tok, spec.chat_template);
     held->model = model;
     spdlog::info("loaded model {} ({} layers, {}) on {} as {} in {:.1f} s", spec.id, held->m->cfg.n_layer, chat_family_name(held->tmpl.family),
                  device.str(), dtype_name(dtype), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

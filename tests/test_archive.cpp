@@ -207,3 +207,17 @@ TEST_CASE("the archive's layer list is the capture plan's layers, then n_layer f
   c.layers = {"last"};
   CHECK(archive_layers(c, 4) == std::vector<int32_t>{3});
 }
+
+TEST_CASE("a NUL byte in generated text is stored as U+FFFD and the rest of the text is kept", "[archive]") {
+  const std::string path = test::temp_dir("h5-nul") + "/s.h5";
+  const std::string text("before\0after", 12);
+  {
+    Hid f = h5_file_create(path);
+    Hid d = h5_dataset_create(f, "col", h5_str_type(), {}, 4);
+    h5_append_strings(d, {"plain", text});
+    h5_write_column(f, "fixed", std::vector<std::string>{text});
+  }
+  Hid f = h5_file_open(path);
+  CHECK(h5_read_strings(h5_dataset_open(f, "col"), 0, 2) == std::vector<std::string>{"plain", "before\xEF\xBF\xBD" "after"});
+  CHECK(h5_read_strings(h5_dataset_open(f, "fixed"), 0, 1) == std::vector<std::string>{"before\xEF\xBF\xBD" "after"});
+}

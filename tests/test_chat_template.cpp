@@ -292,3 +292,26 @@ TEST_CASE("golden ids: Qwen3, R1-Distill-Qwen/Llama and GPT-OSS templates with t
   CHECK(ht.force_close_ids == std::vector<int32_t>{200007, 200006, 173781, 200005, 17196, 200008});
   CHECK(ht.stop_ids == std::vector<int32_t>{200002, 200012});
 }
+
+TEST_CASE("models[].chat_template forces a renderer; a forced family without its tokens is a clear error", "[chat_template]") {
+  std::string dir = r1_tiny_dir();
+  const Tokenizer& tok = cached_tokenizer(dir);
+  REQUIRE(chat_template_for(dir, tok, "auto").family == ChatFamily::DEEPSEEK_R1);
+  // the R1 tokenizer has no harmony tokens: forcing harmony is refused naming the missing token
+  try {
+    chat_template_for(dir, tok, "harmony");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("<|channel|>") != std::string::npos);
+  }
+  CHECK_THROWS_WITH(chat_template_for(dir, tok, "llama2"), Catch::Contains("unknown chat template 'llama2'"));
+  // a Qwen3 tokenizer forced to qwen3 is the detected renderer
+  std::string qdir = tiny_model_dir_with(
+      "qwen3_forced", {{"<|endoftext|>", true}, {"<|im_start|>", true}, {"<|im_end|>", true}, {"<think>", false}, {"</think>", false}},
+      json{{"eos_token", "<|im_end|>"}}.dump());
+  const Tokenizer& q = cached_tokenizer(qdir);
+  ChatTemplate forced = chat_template_for(qdir, q, "qwen3"), detected = chat_template_for(qdir, q);
+  CHECK(forced.family == ChatFamily::QWEN3);
+  CHECK(forced.stop_ids == detected.stop_ids);
+  CHECK(forced.force_close_ids == detected.force_close_ids);
+}

@@ -218,10 +218,29 @@ hsize_t h5_append(hid_t dataset, hid_t mem_type, hsize_t n, const void* data) {
   return begin;
 }
 
-void h5_append_strings(hid_t dataset, const std::vector<std::string>& values) {
+// HDF5 variable-length strings end at the first NUL byte, and a model can generate one (token of byte 0x00):
+// such a byte is stored as U+FFFD, so the rest of the text is kept (schemas/archive.md). `kept` owns the copies.
+static std::vector<const char*> c_strings(const std::vector<std::string>& values, std::vector<std::string>& kept) {
+  size_t with_nul = 0;
+  for (const auto& v : values) with_nul += v.find('\0') != std::string::npos;
+  kept.reserve(with_nul);
   std::vector<const char*> ptrs;
   ptrs.reserve(values.size());
-  for (const auto& v : values) ptrs.push_back(v.c_str());
+  for (const auto& v : values) {
+    if (v.find('\0') == std::string::npos) {
+      ptrs.push_back(v.c_str());
+      continue;
+    }
+    std::string& k = kept.emplace_back();
+    for (char c : v) k += c == '\0' ? std::string("\xEF\xBF\xBD") : std::string(1, c);
+    ptrs.push_back(k.c_str());
+  }
+  return ptrs;
+}
+
+void h5_append_strings(hid_t dataset, const std::vector<std::string>& values) {
+  std::vector<std::string> kept;
+  std::vector<const char*> ptrs = c_strings(values, kept);
   h5_append(dataset, h5_str_type(), ptrs.size(), ptrs.data());
 }
 
@@ -242,8 +261,8 @@ std::vector<std::string> h5_read_strings(hid_t dataset, hsize_t begin, hsize_t n
 }
 
 void h5_write_column(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
-  std::vector<const char*> ptrs;
-  for (const auto& v : values) ptrs.push_back(v.c_str());
+  std::vector<std::string> kept;
+  std::vector<const char*> ptrs = c_strings(values, kept);
   h5_write_column(loc, name, h5_str_type(), ptrs.size(), ptrs.data());
 }
 

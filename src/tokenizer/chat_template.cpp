@@ -64,12 +64,17 @@ const char* chat_family_name(ChatFamily f) {
 // selection
 
 ChatTemplate chat_template_from(const std::string& model_type, const std::string& jinja_template, const Tokenizer& tok,
-                                const std::string& where) {
+                                const std::string& where, const std::string& family) {
   ChatTemplate t;
   bool harmony = model_type == "gpt_oss" || (token_id(tok, "<|channel|>") >= 0 && token_id(tok, "<|start|>") >= 0);
   bool r1 = token_id(tok, "<｜User｜>") >= 0 && token_id(tok, "<｜Assistant｜>") >= 0;
   bool qwen3 = token_id(tok, "<|im_start|>") >= 0 && token_id(tok, "<think>") >= 0 && token_id(tok, "<|im_sep|>") < 0 &&
                model_type != "olmo2" && model_type != "olmo3" && model_type != "phi3";
+  if (family != "auto") {  // forced by the job: the detection is overruled, the structural tokens still checked
+    if (family != "qwen3" && family != "deepseek_r1" && family != "harmony")
+      throw Error(fmt::format("{}: unknown chat template '{}'", where, family), kSupportedTemplates);
+    harmony = family == "harmony", r1 = family == "deepseek_r1", qwen3 = family == "qwen3";
+  }
   if (harmony) {
     t.family = ChatFamily::HARMONY;
     t.channel_id = need_token(tok, "<|channel|>", where);
@@ -100,7 +105,7 @@ ChatTemplate chat_template_from(const std::string& model_type, const std::string
   return t;
 }
 
-ChatTemplate chat_template_for(const std::string& model_dir, const Tokenizer& tok) {
+ChatTemplate chat_template_for(const std::string& model_dir, const Tokenizer& tok, const std::string& family) {
   namespace fs = std::filesystem;
   fs::path dir(model_dir);
   std::string model_type, jinja;
@@ -125,7 +130,7 @@ ChatTemplate chat_template_for(const std::string& model_dir, const Tokenizer& to
       for (const auto& e : ct)
         if (e.value("name", std::string()) == "default") jinja = e.value("template", std::string());
   }
-  return chat_template_from(model_type, jinja, tok, model_dir);
+  return chat_template_from(model_type, jinja, tok, model_dir, family);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,10 +44,12 @@ struct ChatTemplate {
 
 // From DIR/config.json (model_type), DIR/tokenizer_config.json (chat_template) or DIR/chat_template.jinja,
 // and the tokenizer's added tokens. tp::Error naming the folder if no renderer fits, listing the supported.
-ChatTemplate chat_template_for(const std::string& model_dir, const Tokenizer& tok);
+// family: "auto" (detect), or "qwen3", "deepseek_r1", "harmony" to force a renderer (the job's
+// models[].chat_template); a forced family still needs its structural tokens in the tokenizer.
+ChatTemplate chat_template_for(const std::string& model_dir, const Tokenizer& tok, const std::string& family = "auto");
 // The same from the files' texts ("" where absent); where is used in messages.
 ChatTemplate chat_template_from(const std::string& model_type, const std::string& jinja_template, const Tokenizer& tok,
-                                const std::string& where);
+                                const std::string& where, const std::string& family = "auto");
 
 struct ChatInput {
   std::string system;         // "" = none (no default system prompt is added, except harmony's own)
