@@ -7,6 +7,7 @@
 
 #include "archive/schema.h"
 #include "reduce/lockin.h"
+#include "reduce/metrics.h"
 #include "util/hash.h"
 
 namespace tp {
@@ -24,7 +25,7 @@ json summary_json(const LockinSummary& s) {
 
 }  // namespace
 
-BranchTable read_branch_table(hid_t file) {
+BranchTable read_branch_table(hid_t file, int64_t tie_min_votes) {
   BranchTable b;
   if (!h5_exists(file, schema::G_BRANCHES)) return b;
   Hid g = h5_group_open(file, schema::G_BRANCHES);
@@ -45,8 +46,14 @@ BranchTable read_branch_table(hid_t file) {
   b.rollout = ints("rollout");
   b.cut = ints("cut");
   b.transition = ints("transition");
+  // labels: the majority of the stored votes under this reduce's tie rule, as for /samples
+  Hid votes = h5_dataset_open(g, schema::VOTES_COLUMN);
+  const std::vector<hsize_t> dims = h5_dims(votes);
+  const size_t n_judges = dims.size() > 1 ? dims[1] : 1;
+  std::vector<int8_t> v(n * n_judges);
+  h5_read_rows(votes, H5T_NATIVE_INT8, 0, n, v.data());
   b.refused.resize(n);
-  h5_read_rows(h5_dataset_open(g, "refused"), H5T_NATIVE_INT8, 0, n, b.refused.data());
+  for (size_t i = 0; i < n; i++) b.refused[i] = majority_label(&v[i * n_judges], n_judges, static_cast<int>(tie_min_votes));
   return b;
 }
 

@@ -24,8 +24,9 @@ struct BranchTable {
   std::vector<int32_t> rollout, cut, transition;
   std::vector<int8_t> refused;
 };
-// /branches (empty when the archive has none: schema 1.0 or no protocols).
-BranchTable read_branch_table(hid_t file);
+// /branches (empty when the archive has none: schema 1.0 or no protocols); refused = the majority of each
+// row's votes under tie_min_votes (reduce.tie_min_votes), as for /samples.
+BranchTable read_branch_table(hid_t file, int64_t tie_min_votes);
 
 struct LockinInput {
   const BranchTable& branches;

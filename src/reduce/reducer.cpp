@@ -224,7 +224,7 @@ json reduce_settings_json(const ReduceSpec& spec) {
       {"probe_bootstrap", "rows; the benign group is the macro average over sources with >= min_source_refusals refusals"},
       {"balanced_accuracy", "per-fold Youden threshold on the other folds' out-of-fold scores"},
       {"valley", "norm-Fisher of refused vs complied at each think_span point, last captured layer, per prompt label"},
-      {"lockin_labels", "refused of each /branches row (the run's judge outcome); unjudged rows are left out"},
+      {"lockin_labels", "majority of each /branches row's votes under tie_min_votes, as for /samples; rows without a valid vote are left out"},
       {"within_prefix", "4q(1-q) per prefix, q = refused share of its answers; B = 0: each prompt's samples; nested cuts: one prefix per (prompt, rollout, cut); bootstrap over prefixes (behaviour_bootstrap resamples)"},
       {"cut_holm", "Holm-Bonferroni at alpha 0.05 over the cut pairs of one model x intervention cell; deliberation_pooled adds the cells' counts"},
       {"locked_eps", 0.05},
@@ -248,7 +248,7 @@ json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, con
   // Every label below is the majority of the stored votes under this reduce's tie rule (not the run's).
   for (int64_t i = 0; i < t.n; i++) t.refused[i] = majority_label(&t.votes[i * t.n_judges], t.n_judges, static_cast<int>(spec.tie_min_votes));
   // lock-in inputs: the protocol answers, the samples' thinking, the run's stance lexicon
-  BranchTable branches = read_branch_table(file);
+  BranchTable branches = read_branch_table(file, spec.tie_min_votes);
   std::vector<std::string> thinking = h5_read_strings(h5_dataset_open(file, std::string(schema::G_SAMPLES) + "/thinking"), 0, t.n);
   json replay = json::parse(h5_read_text(h5_group_open(file, schema::G_META), "job_resolved")).value("protocols", json::object()).value("cut_replay", json::object());
   StanceLexicon lexicon = stance_lexicon_new(replay.value("refuse_patterns", std::vector<std::string>{}), replay.value("comply_patterns", std::vector<std::string>{}));
