@@ -1,5 +1,7 @@
 // Probe fitting (see probe.h). The pipeline's first two steps only need the training rows' mean and
-// scatter matrix, so each fold's scatter is computed once (float32 ssyrk on globally centred rows) and a fold's training moments are "all minus the fold". Standardise + PCA then become an
+// scatter matrix, so each fold's scatter is computed once (float32 ssyrk on globally centred rows, every
+// row in exactly one product) and a fold's training moments are "all minus the fold", the subtraction fused
+// into the pass that builds the correlation matrix. Standardise + PCA then become an
 // eigendecomposition of the training correlation matrix, and the logistic regression is a small
 // Newton solve on the k projected columns. Doesn't: choose layers or positions, or compute metrics.
 #include "reduce/probe.h"
@@ -125,7 +127,8 @@ struct Moments {
   at::Tensor sum;      // [d] double, of the centred rows
   at::Tensor sum1;     // [d] double, of the centred rows labelled 1
   int64_t n1 = 0;
-  at::Tensor scatter;  // [d, d] float, X^T X of the centred rows
+  at::Tensor scatter;  // [d, d] float, X^T X of the centred rows (lower triangle), less scatter_sub
+  at::Tensor scatter_sub;  // undefined, or [d, d] float: minus() leaves the difference to the correlation pass
 };
 
 // Moments of rows xf [m, d] (centred) with labels y [m] as float 0/1.
@@ -147,7 +150,8 @@ Moments moments_of(const at::Tensor& xf, const at::Tensor& y) {
 }
 
 Moments minus(const Moments& a, const Moments& b) {
-  return {a.n - b.n, a.sum - b.sum, a.sum1 - b.sum1, a.n1 - b.n1, a.scatter - b.scatter};
+  TP_CHECK(!a.scatter_sub.defined() && !b.scatter_sub.defined());
+  return {a.n - b.n, a.sum - b.sum, a.sum1 - b.sum1, a.n1 - b.n1, a.scatter, b.scatter};
 }
 
 // The linear map of StandardScaler + PCA(k) fitted on rows with moments m: features = xc @ w - offset.
@@ -218,17 +222,33 @@ at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, double tol, at::Tens
 
 Projection fit_projection(const Moments& m, int64_t k, double tol, at::Tensor* warm) {
   at::Tensor mean = m.sum / double(m.n);
-  at::Tensor var = (m.scatter.diagonal().to(at::kDouble) / double(m.n) - mean * mean).clamp_min(0);
+  at::Tensor diag = m.scatter.diagonal().to(at::kDouble);
+  if (m.scatter_sub.defined()) diag -= m.scatter_sub.diagonal().to(at::kDouble);
+  at::Tensor var = (diag / double(m.n) - mean * mean).clamp_min(0);
   // StandardScaler leaves (near-)constant columns unscaled; "near" relative to the typical variance.
   const double tiny = 1e-12 * std::max(var.mean().item<double>(), 1e-300);
   at::Tensor scale = at::where(var > tiny, var.sqrt(), at::ones_like(var));
   at::Tensor inv = 1.0 / scale;
   if (k == 0) return {at::diag(inv), mean * inv};
-  // The training correlation matrix, in float: (S / n - mean mean^T) / (scale scale^T).
-  at::Tensor inv32 = inv.to(at::kFloat), mean32 = mean.to(at::kFloat);
-  at::Tensor corr = m.scatter * float(1.0 / double(m.n));
-  corr.addr_(mean32, mean32, 1, -1);
-  corr.mul_(inv32.unsqueeze(1)).mul_(inv32.unsqueeze(0));
+  // The training correlation matrix (S / n - mean mean^T) / (scale scale^T), S = scatter - scatter_sub in
+  // float, the rest in double, stored as float: one pass over the lower triangle (the upper is zeroed).
+  const int64_t d = m.scatter.size(0);
+  at::Tensor corr = at::empty({d, d}, at::kFloat);
+  at::Tensor mean_c = mean.contiguous(), inv_c = inv.contiguous();
+  const double *mu = mean_c.data_ptr<double>(), *iv = inv_c.data_ptr<double>(), inv_n = 1.0 / double(m.n);
+  const float* s = m.scatter.data_ptr<float>();
+  const float* b = m.scatter_sub.defined() ? m.scatter_sub.data_ptr<float>() : nullptr;
+  float* c = corr.data_ptr<float>();
+  for (int64_t i = 0; i < d; ++i) {
+    const float *si = s + i * d, *bi = b ? b + i * d : nullptr;
+    float* ci = c + i * d;
+    const double ai = iv[i] * inv_n, mi = mu[i] * iv[i];
+    for (int64_t j = 0; j <= i; ++j) {
+      const float sij = bi ? si[j] - bi[j] : si[j];
+      ci[j] = float(double(sij) * ai * iv[j] - mi * mu[j] * iv[j]);
+    }
+    std::fill(ci + i + 1, ci + d, 0.0f);
+  }
   at::Tensor w = top_eigenvectors(corr, k, tol, warm) * inv.unsqueeze(1);
   return {w, at::mv(w.t(), mean)};
 }
@@ -294,7 +314,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   Moments all = fold_m[0];
   for (size_t f = 1; f < fold_m.size(); ++f)
     all = {all.n + fold_m[f].n, all.sum + fold_m[f].sum, all.sum1 + fold_m[f].sum1, all.n1 + fold_m[f].n1,
-           all.scatter + fold_m[f].scatter};
+           all.scatter + fold_m[f].scatter, {}};
 
   at::Tensor warm;  // eigenvector block carried from fold to fold
   for (int32_t f = 0; f < n_folds; ++f) {
