@@ -140,6 +140,69 @@ TEST_CASE("nested branching shares each prefix's prefill and answers as recomput
   CHECK(shared * 3 < alone);
 }
 
+TEST_CASE("nested branching beyond the natural length: B = 120 continues the natural thinking, close banned", "[protocols]") {
+  Fixture& f = fixture();
+  JobSpec spec = f.job.spec;
+  spec.protocols.nested_branching.cuts = {"50", "120"};
+  spec.sampling.max_think_tokens = 40;
+  std::vector<WorkUnit> units = plan_units(spec, f.sets);
+  const WorkUnit& nested = units[1];
+  Model m = model_load(f.dir + "/model", at::kFloat, at::kCPU);
+  Tokenizer tok = tokenizer_load(f.dir + "/model");
+  ChatTemplate tmpl = chat_template_for(f.dir + "/model", tok);
+  std::shared_ptr<JudgeSet> judges = judges_new(spec.judge, 0);
+  // The reference: the natural rollout of the unit's first prompt and first chosen rollout, generated here
+  // as the sample unit does. The random model never writes </think>, so the close is scripted: a token the
+  // free rollout writes early becomes the template's close, and the natural thinking ends at its first use.
+  const Prompt& pr = f.sets[0].prompts[nested.prompts[0]];
+  const RenderedPrompt rp = render(tmpl, tok, intervention_chat_input(spec.interventions[0], pr.text));
+  const int32_t rollout = nested_rollouts(spec.job.seed, "tiny", "xs", pr.id, nested.sample_end, 2)[0];
+  const GenRequest req{{rp.ids.begin(), rp.ids.end()}, sample_seed(spec.job.seed, "xs", pr.id, rollout)};
+  auto natural_run = [&](const ChatTemplate& t) {
+    CellGen cell;
+    cell_gen_init(cell, spec, nested, m, t, tok, rp.think_open_at_end);
+    return generate(m, {req}, cell.opt)[0];
+  };
+  Sample free_run = natural_run(tmpl);
+  REQUIRE(free_run.think_begin == 0);
+  REQUIRE(free_run.tokens.size() > 8);
+  ChatTemplate t2 = tmpl;
+  t2.think_close_id = static_cast<int32_t>(free_run.tokens[8]);
+  Sample nat_run = natural_run(t2);
+  REQUIRE(nat_run.think_end >= 1);
+  REQUIRE_FALSE(nat_run.think_forced_close);
+  const int64_t nat = nat_run.think_end, extra = static_cast<int64_t>(0.2 * static_cast<double>(nat));
+
+  std::vector<std::vector<int64_t>> prompts;
+  ProtocolEngine e{m, tok, t2, *judges, true, nullptr};
+  e.continuation_prompts = &prompts;
+  UnitResult res = run_protocol_unit(spec, f.sets, nested, e);
+  // prefixes in row order: one prompt per (prompt, rollout, cut) with a row
+  std::vector<const BranchRow*> firsts;
+  for (size_t i = 0; i < res.branches.size(); i += 4) firsts.push_back(&res.branches[i]);
+  REQUIRE(firsts.size() == prompts.size());
+  const int64_t P = static_cast<int64_t>(rp.ids.size()), close = static_cast<int64_t>(t2.force_close_ids.size());
+  bool seen = false;
+  for (size_t i = 0; i < firsts.size(); i++) {
+    const BranchRow& r = *firsts[i];
+    if (r.prompt != nested.prompts[0] || r.rollout != rollout || r.cut != 120) continue;
+    seen = true;
+    CHECK(r.n_rollout_think_tokens == nat);
+    CHECK(r.n_prefix_tokens == nat + extra);
+    const std::vector<int64_t>& q = prompts[i];
+    REQUIRE(static_cast<int64_t>(q.size()) == P + nat + extra + close);
+    CHECK(std::vector<int64_t>(q.begin() + P, q.begin() + P + nat) == std::vector<int64_t>(nat_run.tokens.begin(), nat_run.tokens.begin() + nat));
+    for (int64_t k = P; k < P + nat + extra; k++) CHECK(q[k] != t2.think_close_id);  // the extension never closes
+    CHECK(std::vector<int64_t>(q.end() - close, q.end()) == std::vector<int64_t>(t2.force_close_ids.begin(), t2.force_close_ids.end()));
+  }
+  CHECK(seen);
+  // B = 50 rows as before; a rollout that ran into its budget has no B = 120 row
+  for (const BranchRow& r : res.branches)
+    if (r.cut == 50) CHECK(r.n_prefix_tokens == nested_cut_tokens(50, r.n_rollout_think_tokens));
+  CHECK(nested_cut_tokens(120, 17) == 20);   // 17 + int(3.4)
+  CHECK(nested_cut_tokens(200, 17) == 34);
+}
+
 TEST_CASE("protocol units regenerate exactly the sweep's samples", "[protocols]") {
   Fixture& f = fixture();
   std::vector<WorkUnit> units = plan_units(f.job.spec, f.sets);

@@ -43,9 +43,9 @@ TEST_CASE("behaviour_rates: ASR counts compliance on harmful, ORR refusal on ben
 }
 
 TEST_CASE("within_prefix_curve: 4q(1-q) averaged per cut, random reference 0.875 for N=8", "[reduce][lockin]") {
-  std::vector<PrefixOutcome> p = {{20, 4, 8}, {20, 0, 8}, {20, 2, 8}, {40, 8, 8}, {40, 0, 8}, {60, 1, 0}};
+  std::vector<PrefixOutcome> p = {{120, 6, 8}, {20, 4, 8}, {20, 0, 8}, {20, 2, 8}, {40, 8, 8}, {40, 0, 8}, {60, 1, 0}};
   auto curve = within_prefix_curve(p, 300, 20260518);
-  REQUIRE(curve.size() == 2);  // the n = 0 prefix is dropped
+  REQUIRE(curve.size() == 3);  // the n = 0 prefix is dropped
   CHECK(curve[0].cut_percent == 20);
   CHECK(curve[0].mean == Approx((1.0 + 0.0 + 0.75) / 3));  // q = 1/2, 0, 1/4
   CHECK(curve[0].n_prefixes == 3);
@@ -54,6 +54,8 @@ TEST_CASE("within_prefix_curve: 4q(1-q) averaged per cut, random reference 0.875
   CHECK(curve[0].hi >= curve[0].mean);
   CHECK(curve[1].mean == 0.0);
   CHECK((curve[1].lo == 0.0 && curve[1].hi == 0.0));
+  CHECK(curve[2].cut_percent == 120);  // beyond the natural length (extended prefixes): a point like any other
+  CHECK(curve[2].mean == Approx(0.75));  // q = 3/4
 }
 
 TEST_CASE("classify_cuts: Fisher + Holm, locked rule, the four cells", "[reduce][lockin]") {

@@ -238,8 +238,9 @@ struct NestedBranchingSpec {
   template <class V> void visit(V& v) {
     v("enabled", enabled, "nested branching (docs/protocols.md): cut rollouts at fractions of their thinking, force-close, resample answers", rule());
     v("prefixes", prefixes, "rollouts per prompt that are cut (M), chosen by a seeded hash among the prompt's samples", rule().range(1, 1e6));
-    v("cuts", cuts, "cut points B: the prefix keeps int(B x natural thinking tokens / 100) tokens (at least 1); 100 = the whole thinking, closed",
-      rule().matches("[1-9][0-9]?|100").or_integers());
+    v("cuts", cuts, "cut points B: the prefix keeps int(B x natural thinking tokens / 100) tokens (at least 1); 100 = the whole thinking, closed; "
+      "B > 100 (up to 999) continues a thinking that ended by itself with the close banned for int((B - 100)/100 x natural) more tokens",
+      rule().matches("[1-9][0-9]?|[1-9][0-9][0-9]").or_integers());
     v("answers", answers, "answers sampled per prefix (N)", rule().range(1, 1e6));
     v("max_answer_tokens", max_answer_tokens, "answer budget of each continuation", rule().range(1, 1e7));
   }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "engine_runner.h"
+#include "intervene/decode_policy.h"
 #include "intervene/intervention.h"
 #include "judge/judges.h"
 #include "judge/stance.h"
@@ -27,6 +28,7 @@ std::vector<int32_t> nested_rollouts(uint64_t job_seed, const std::string& model
 }
 
 int64_t nested_cut_tokens(int32_t percent, int64_t natural) {
+  if (percent > 100) return natural + extend_extra_tokens((percent - 100) / 100.0, natural);
   return std::min(natural, std::max<int64_t>(1, static_cast<int64_t>(percent) * natural / 100));
 }
 
@@ -88,6 +90,33 @@ UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& s
   opt.prefill_tokens = e.prefill_tokens;
   const std::vector<Sample> gen = generate(e.m, reqs, opt);
 
+  // ---- cuts B > 100: the rollouts that ended their thinking themselves, regenerated under extended
+  // thinking with the largest ratio (same seeds: the natural part is the same; with the close and EOS banned,
+  // a smaller extension is a prefix of the largest), then cut after nat + int((B - 100)/100 x nat) tokens
+  std::vector<int32_t> cuts;
+  if (nested) cuts = nested_cuts(job);
+  const int32_t max_cut = cuts.empty() ? 0 : *std::max_element(cuts.begin(), cuts.end());
+  std::vector<Sample> extended(gen.size());
+  if (max_cut > 100) {
+    if (opt.policy)
+      throw Error(fmt::format("protocols.nested_branching.cuts: cut {} extends the thinking, which intervention '{}' ({}) already steers at decode time",
+                              max_cut, iv.id, iv.type),
+                  "use cuts up to 100 in a job with decode-time interventions, or run the extension in a job of its own");
+    DecodePolicy extend;
+    extend.kind = DecodeKind::EXTEND;
+    extend.extend_ratio = (max_cut - 100) / 100.0;
+    GenOptions xopt = opt;
+    xopt.policy = &extend;
+    xopt.stop.max_answer_tokens = 1;  // only the thinking is kept
+    std::vector<GenRequest> xreqs;
+    std::vector<size_t> xat;
+    for (size_t r = 0; r < gen.size(); r++)
+      if (gen[r].think_begin >= 0 && !gen[r].think_forced_close && (gen[r].think_end >= 0 || gen[r].stop == StopReason::EOS))
+        xreqs.push_back(reqs[r]), xat.push_back(r);
+    std::vector<Sample> xs = generate(e.m, xreqs, xopt);
+    for (size_t i = 0; i < xs.size(); i++) extended[xat[i]] = std::move(xs[i]);
+  }
+
   // ---- the continuation prompts: a cut of the thinking, then the force-close
   const std::vector<int64_t> close = to_i64(e.tmpl.force_close_ids);
   UnitResult res;
@@ -117,14 +146,19 @@ UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& s
       // an end-of-turn inside the thinking counts toward its length (as in /samples) but is never kept
       const int64_t cuttable = natural - (g.think_end < 0 && g.stop == StopReason::EOS ? 1 : 0);
       if (cuttable <= 0) continue;
-      for (int32_t b : nested_cuts(job)) {
+      const Sample& x = extended[r];
+      for (int32_t b : cuts) {
+        // B > 100 only for a rollout whose thinking ended before its budget; nat from its extension event
+        if (b > 100 && (x.events.empty() || x.events[0].kind != DecodeEventKind::EXTEND)) continue;
+        const Sample& src = b > 100 ? x : g;
         BranchRow row = base;
         row.cut = b;
-        int64_t keep = std::min(cuttable, nested_cut_tokens(b, natural));
+        int64_t keep = b > 100 ? nested_cut_tokens(b, x.events[0].think_tokens) : std::min(cuttable, nested_cut_tokens(b, natural));
         row.n_prefix_tokens = static_cast<int32_t>(keep);
         std::vector<int64_t> prompt = to_i64(rendered[ro.prompt_pos].ids);
-        prompt.insert(prompt.end(), g.tokens.begin(), g.tokens.begin() + g.think_begin + keep);
+        prompt.insert(prompt.end(), src.tokens.begin(), src.tokens.begin() + src.think_begin + keep);
         prompt.insert(prompt.end(), close.begin(), close.end());
+        if (e.continuation_prompts) e.continuation_prompts->push_back(prompt);
         add(row, std::move(prompt), nb.answers);
       }
     } else {
