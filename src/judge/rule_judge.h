@@ -9,13 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "judge/patterns.h"
+
 namespace tp {
 
-struct RuleJudgeImpl;
 struct RuleJudge {
   std::vector<std::string> patterns;
   size_t window = 300;  // bytes of the answer searched, from its start
-  std::shared_ptr<const RuleJudgeImpl> impl;  // the compiled patterns
+  PatternSet compiled;  // the patterns, compiled
 };
 
 const std::vector<std::string>& rule_judge_default_patterns();

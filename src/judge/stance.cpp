@@ -1,12 +1,7 @@
 // Stance labeller (see stance.h).
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "judge/stance.h"
 
 #include <cctype>
-
-#include <pcre2.h>
-
-#include <fmt/format.h>
 
 #include "util/check.h"
 
@@ -49,14 +44,6 @@ std::vector<std::string> stance_chunks(std::string_view text, const StanceChunki
   return chunks;
 }
 
-struct StanceLexiconImpl {
-  std::vector<pcre2_code*> refuse, comply;
-  ~StanceLexiconImpl() {
-    for (auto* p : refuse) pcre2_code_free(p);
-    for (auto* p : comply) pcre2_code_free(p);
-  }
-};
-
 const std::vector<std::string>& stance_default_refuse_patterns() {
   // Leaning toward refusal or raising a safety concern.
   static const std::vector<std::string> p = {
@@ -81,50 +68,19 @@ const std::vector<std::string>& stance_default_comply_patterns() {
   return p;
 }
 
-namespace {
-
-std::vector<pcre2_code*> compile_all(const std::vector<std::string>& pats, const char* what) {
-  std::vector<pcre2_code*> out;
-  for (const auto& p : pats) {
-    int err = 0;
-    PCRE2_SIZE off = 0;
-    pcre2_code* c = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(), PCRE2_CASELESS | PCRE2_UTF, &err, &off, nullptr);
-    if (!c) {
-      PCRE2_UCHAR msg[256];
-      pcre2_get_error_message(err, msg, sizeof msg);
-      for (auto* q : out) pcre2_code_free(q);
-      throw Error(fmt::format("stance lexicon ({}): '{}' does not compile at offset {}: {}", what, p, off, reinterpret_cast<char*>(msg)));
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-bool any_match(const std::vector<pcre2_code*>& codes, std::string_view s) {
-  pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
-  bool hit = false;
-  for (auto* c : codes)
-    if (pcre2_match(c, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md, nullptr) >= 0) { hit = true; break; }
-  pcre2_match_data_free(md);
-  return hit;
-}
-
-}  // namespace
 
 StanceLexicon stance_lexicon_new(const std::vector<std::string>& refuse, const std::vector<std::string>& comply) {
   StanceLexicon lx;
   lx.refuse = refuse.empty() ? stance_default_refuse_patterns() : refuse;
   lx.comply = comply.empty() ? stance_default_comply_patterns() : comply;
-  auto impl = std::make_shared<StanceLexiconImpl>();
-  impl->refuse = compile_all(lx.refuse, "refuse");
-  impl->comply = compile_all(lx.comply, "comply");
-  lx.impl = impl;
+  lx.refuse_set = pattern_set_new(lx.refuse, "stance lexicon (refuse)");
+  lx.comply_set = pattern_set_new(lx.comply, "stance lexicon (comply)");
   return lx;
 }
 
 int8_t stance_label(const StanceLexicon& lx, std::string_view chunk) {
-  if (any_match(lx.impl->refuse, chunk)) return -1;
-  if (any_match(lx.impl->comply, chunk)) return 1;
+  if (pattern_first_match(lx.refuse_set, chunk) >= 0) return -1;
+  if (pattern_first_match(lx.comply_set, chunk) >= 0) return 1;
   return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "judge/patterns.h"
+
 namespace tp {
 
 struct StanceChunking {
@@ -21,10 +23,9 @@ struct StanceChunking {
 // (joined by one space) into chunks.
 std::vector<std::string> stance_chunks(std::string_view thinking, const StanceChunking& c = {});
 
-struct StanceLexiconImpl;
 struct StanceLexicon {
   std::vector<std::string> refuse, comply;  // patterns; a chunk matching none is neutral
-  std::shared_ptr<const StanceLexiconImpl> impl;
+  PatternSet refuse_set, comply_set;  // compiled
 };
 const std::vector<std::string>& stance_default_refuse_patterns();
 const std::vector<std::string>& stance_default_comply_patterns();
