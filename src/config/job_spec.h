@@ -165,7 +165,7 @@ struct RunSpec {
     v("units_per_request", units_per_request, "units a worker asks for at once", rule().range(1, 1024));
     v("max_retries", max_retries, "times a failed unit is retried on another worker before it is recorded as failed", rule().range(0, 100));
     v("threads", threads, "CPU threads per worker (0 = cores on the node / ranks on the node)", rule().range(0, 1024));
-    v("kv_cache_mb", kv_cache_mb, "KV-cache memory budget per worker in MiB (0 = sized from free device memory)", rule().range(0, 1e8));
+    v("kv_cache_mb", kv_cache_mb, "KV-cache memory budget per worker in MiB (0 = half of the host's MemAvailable on CPU; on CUDA 70% of the GPU memory free after the model is loaded)", rule().range(0, 1e8));
   }
 };
 

@@ -8,13 +8,13 @@
 
 #include <algorithm>
 #include <deque>
-#include <fstream>
 #include <functional>
 #include <optional>
 
 #include <ATen/ATen.h>
 
 #include "capture/recorder.h"
+#include "model/device_memory.h"
 #include "util/check.h"
 
 namespace tp {
@@ -109,17 +109,6 @@ uint8_t token_tags(const Sample& o, int64_t i) {
   return tags;
 }
 
-// MemAvailable from /proc/meminfo (0 if unknown).
-int64_t mem_available_bytes() {
-  std::ifstream f("/proc/meminfo");
-  std::string key;
-  int64_t kib = 0;
-  std::string unit;
-  while (f >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return 0;
-}
-
 }  // namespace
 
 GenPlan generate_plan(const Model& m, const std::vector<GenRequest>& reqs, const GenOptions& opt) {
@@ -131,7 +120,7 @@ GenPlan generate_plan(const Model& m, const std::vector<GenRequest>& reqs, const
   if (opt.policy) p.t_max += decode_policy_extra_positions(*opt.policy, r.max_think_tokens);
   p.n_slot = std::max<int64_t>(1, std::min<int64_t>(opt.batch_size, int64_t(reqs.size())));
   int64_t budget = opt.kv_budget_bytes;
-  if (budget == 0 && m.device.is_cpu()) budget = mem_available_bytes() / 2;
+  if (budget == 0) budget = m.device.is_cpu() ? host_available_bytes() / 2 : m.kv_budget_default;  // 0: unknown, no cap
   if (budget > 0) {
     int64_t per_slot = kv_cache_bytes_per_token(m.cfg, m.dtype) * p.t_max;
     int64_t fit = budget / per_slot;

@@ -38,7 +38,7 @@ struct GenOptions {
   StopRules stop;
   int64_t batch_size = 16;       // most sequences decoded at once
   int64_t kv_budget_bytes = 0;   // KV-cache memory budget; fewer slots when it is small
-                                 // (0 = half of MemAvailable on CPU, no limit on CUDA)
+                                 // (0 = half of MemAvailable on CPU; on CUDA Model::kv_budget_default)
   int64_t prefill_chunk = 256;   // prompt tokens per prefill forward (bounds attention memory)
   bool share_prefixes = true;    // identical prompts share one prefill through a forked cache
   const Steering* steer = nullptr;  // activation steering of every forward pass (intervention), or none

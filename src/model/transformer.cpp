@@ -19,7 +19,9 @@
 
 #include "model/cpu_attention.h"  // cpu_attention
 #include "model/cpu_gemv.h"  // linear_infer
+#include "model/device_memory.h"
 #include "util/check.h"
+#include "util/log.h"
 
 namespace tp {
 
@@ -72,6 +74,11 @@ Model model_load(const std::string& dir, at::ScalarType dtype, at::Device device
   m.inv_freq = rope_inv_freq(m.cfg, &m.rope_attn_factor).to(device);
   m.dtype = dtype;
   m.device = device;
+  if (device.is_cuda()) {
+    m.kv_budget_default = cuda_free_bytes(device.has_index() ? device.index() : 0) / 10 * 7;
+    if (m.kv_budget_default == 0)
+      spdlog::warn("{}: cudaMemGetInfo not found in this process; the KV cache is not capped (set run.kv_cache_mb)", dir);
+  }
   return m;
 }
 

@@ -58,6 +58,8 @@ struct Model {
   double rope_attn_factor = 1;  // yarn attention factor (multiplies cos and sin)
   at::ScalarType dtype;
   at::Device device = at::Device(at::kCPU);
+  int64_t kv_budget_default = 0;  // CUDA: 70% of the device memory free after the weights were loaded
+                                  // (the rest for activations, logits, the allocator); 0 on CPU
 };
 
 // config.json + safetensors of dir, on device in dtype.
