@@ -8,7 +8,8 @@
 // at::_scaled_dot_product_attention: on CPU that is the same math path, and it would need the KV heads
 // repeated for GQA, which this grouping avoids. CPU bf16 inference takes two kernels instead where they
 // are faster: decode attention reading the cache in place (model/cpu_attention.h) and small-M linear
-// layers (model/cpu_gemv.h).
+// layers (model/cpu_gemv.h). Built against libtorch >= 2.1 (a GPU machine's PyTorch), CUDA attention goes
+// through at::scaled_dot_product_attention, the fused flash / memory-efficient kernels.
 #include "model/transformer.h"
 
 #include <cmath>
@@ -16,6 +17,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/TensorIndexing.h>
+#include <torch/version.h>
 
 #include "model/cpu_attention.h"  // cpu_attention
 #include "model/cpu_gemv.h"  // linear_infer
@@ -156,6 +158,14 @@ static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, 
     return linear_infer(cpu_attention(q, kv.k[il], kv.v[il], b.slot, b.pos, 1.0 / std::sqrt(double(D))).view({B, T, H * D}), l.wo, l.bo);
   at::Tensor K = (b.slot0 >= 0 ? kv.k[il].narrow(0, b.slot0, B) : kv.k[il].index_select(0, b.slot)).narrow(2, 0, b.t_kv);
   at::Tensor V = (b.slot0 >= 0 ? kv.v[il].narrow(0, b.slot0, B) : kv.v[il].index_select(0, b.slot)).narrow(2, 0, b.t_kv);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  if (m.device.is_cuda()) {  // fused kernel; query head h reads kv head h / G, as repeat_interleave lays them out
+    if (G > 1) K = K.repeat_interleave(G, 1), V = V.repeat_interleave(G, 1);
+    at::Tensor keep = b.mask.view({B, 1, T, b.t_kv}) == 0;  // true = attend
+    at::Tensor o = at::scaled_dot_product_attention(q.permute({0, 2, 1, 3}), K, V, keep, 0.0, false, 1.0 / std::sqrt(double(D)));
+    return linear_infer(o.permute({0, 2, 1, 3}).reshape({B, T, H * D}), l.wo, l.bo);
+  }
+#endif
   // GQA without repeating K/V: the G query heads of one kv head become G*T query rows.
   at::Tensor qg = (q * (1.0 / std::sqrt(double(D)))).permute({0, 2, 1, 3}).reshape({B, Hkv, G * T, D});
   at::Tensor scores = at::matmul(qg, K.transpose(-1, -2));                       // [B, Hkv, G*T, t_kv]
