@@ -105,6 +105,14 @@ def read_archive(path):
     events = [json.loads(x) for x in cols["events"]]  # schema 1.1: what decode-time defenses did, per sample
     check(all(isinstance(e, list) and all(x.get("event") in ("extend", "remind", "reflect", "backtrack") for x in e) for e in events),
           f"{path}: /samples/events is not a JSON list of known events in every row")
+    if "stance_labels" in cols:  # schema 1.2: the thinking's stance chunk labels, each labeller's raw output
+        n_labellers = len(resolved["judge"]["stance"]["labellers"])
+        for lab, out in zip(cols["stance_labels"], cols["stance_outputs"]):
+            lab, out = json.loads(lab), json.loads(out)
+            check(lab is None or (isinstance(lab, list) and all(x in (-1, 0, 1, None) for x in lab)),
+                  f"{path}: /samples/stance_labels {lab} is not null or a list of -1, 0, 1, null")
+            check(isinstance(out, list) and len(out) == n_labellers and all(isinstance(x, str) for x in out),
+                  f"{path}: /samples/stance_outputs is not a JSON list of one string per stance labeller")
 
     # /branches (schema 1.1): one row per protocol answer; its rollout is a sample of the same seed
     if "branches" in f:

@@ -10,7 +10,7 @@
 
 #include "judge/guard_format.h"
 #include "judge/rule_judge.h"
-#include "judge/stance.h"
+#include "judge/judges.h"
 #include "protocols/protocols.h"
 #include "reduce/metrics.h"
 #include "util/check.h"
@@ -91,8 +91,18 @@ void dry_judge(const JobSpec& job, Judged& row, uint64_t seed, bool refuse, cons
   row.soft = static_cast<float>(soft_label(row.votes.data(), row.votes.size()));
 }
 
-// A dry sample: thinking, answer and judgement drawn from the sample's seed and the model.
-SampleRow dry_sample(const JobSpec& job, const PromptSet& set, int32_t p, int32_t s, const std::string& model_id) {
+// The dry engine's stance labellers: the job's, with every model labeller standing in as the rule lexicon
+// (no model runs dry); its outputs have the model labellers' JSON form.
+std::shared_ptr<JudgeSet> dry_stance_labellers(const JobSpec& job) {
+  JudgeSpec spec;
+  spec.judges.clear();
+  spec.stance = job.judge.stance;
+  for (auto& l : spec.stance.labellers) l.kind = "rule";
+  return judges_new(spec, 0);
+}
+
+// A dry sample: thinking, answer, judgement and stance labels drawn from the sample's seed and the model.
+SampleRow dry_sample(const JobSpec& job, JudgeSet& stance, const PromptSet& set, int32_t p, int32_t s, const std::string& model_id) {
   const Prompt& prompt = set.prompts[p];
   SampleRow row;
   row.prompt = p;
@@ -108,25 +118,24 @@ SampleRow dry_sample(const JobSpec& job, const PromptSet& set, int32_t p, int32_
   row.n_answer_tokens = n_answer + 2;
   row.stop_reason = "eos";
   dry_judge(job, row, row.seed, refuse, model_id);
+  stance_set(row, stance_run(stance, {{model_id, prompt.text, row.thinking}}, 1)[0]);
   return row;
 }
 
 // A dry protocol unit: the same rollouts (dry_sample), cut where the real engine would cut them, and
 // answers whose refusal leans toward the rollout's own as the cut grows.
-UnitResult dry_protocol(const JobSpec& job, const PromptSet& set, const WorkUnit& unit, const std::string& model_id) {
+UnitResult dry_protocol(const JobSpec& job, JudgeSet& stance, const PromptSet& set, const WorkUnit& unit, const std::string& model_id) {
   UnitResult res;
   const bool nested = unit.kind == UnitKind::NESTED;
   const auto& nb = job.protocols.nested_branching;
   const auto& cr = job.protocols.cut_replay;
-  StanceLexicon lexicon;
-  if (!nested) lexicon = stance_lexicon_new(cr.refuse_patterns, cr.comply_patterns);
   for (int32_t p : unit.prompts) {
     const Prompt& prompt = set.prompts[p];
     std::vector<int32_t> idx;
     if (nested) idx = nested_rollouts(static_cast<uint64_t>(job.job.seed), model_id, set.id, prompt.id, unit.sample_end, static_cast<int32_t>(nb.prefixes));
     else for (int32_t s = unit.sample_begin; s < unit.sample_end; s++) idx.push_back(s);
     for (int32_t s : idx) {
-      SampleRow ro = dry_sample(job, set, p, s, model_id);
+      SampleRow ro = dry_sample(job, stance, set, p, s, model_id);
       BranchRow base;
       base.prompt = p;
       base.rollout = s;
@@ -157,7 +166,7 @@ UnitResult dry_protocol(const JobSpec& job, const PromptSet& set, const WorkUnit
           add(row, b / 100.0, nb.answers);
         }
       } else {
-        StanceTrace st = stance_trace(lexicon, ro.thinking, cr.max_chunks);
+        StanceTrace st = stance_run(stance, {{model_id, prompt.text, ro.thinking}}, 1)[0].trace;
         for (size_t t = 0; t < st.transitions.size(); t++)
           for (const char* side : {"pre", "post"}) {
             BranchRow row = base;
@@ -189,14 +198,15 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
     fail = fail.substr(0, at);
   }
   std::vector<int32_t> layers = archive_layers(job.capture, DRY_N_LAYER);
-  r.run = [&job, &sets, delay_ms, fail, fail_rank, rank, layers](const WorkUnit& unit) {
+  std::shared_ptr<JudgeSet> stance = dry_stance_labellers(job);
+  r.run = [&job, &sets, delay_ms, fail, fail_rank, rank, layers, stance](const WorkUnit& unit) {
     auto t0 = std::chrono::steady_clock::now();
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     if (!fail.empty() && unit.id.find(fail) != std::string::npos && (fail_rank < 0 || fail_rank == rank))
       throw Error(fmt::format("dry engine: injected failure in unit {} on rank {}", unit.id, rank));
     const PromptSet& set = sets[unit.prompt_set];
     const std::string& model_id = job.models[unit.model].id;
-    if (unit.kind != UnitKind::SAMPLES) return dry_protocol(job, set, unit, model_id);
+    if (unit.kind != UnitKind::SAMPLES) return dry_protocol(job, *stance, set, unit, model_id);
     const CaptureSpec& cap = job.capture;
     ActDtype dtype = act_dtype(cap.dtype);
     UnitResult res;
@@ -210,7 +220,7 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
     }
     for (int32_t p : unit.prompts) {
       for (int32_t s = unit.sample_begin; s < unit.sample_end; s++) {
-        SampleRow row = dry_sample(job, set, p, s, model_id);
+        SampleRow row = dry_sample(job, *stance, set, p, s, model_id);
         res.n_tokens += row.n_think_tokens + row.n_answer_tokens;
         int32_t sample_in_unit = static_cast<int32_t>(res.samples.size());
         for (auto& b : res.activations) {

@@ -1,5 +1,5 @@
 // The real unit runner (see engine_runner.h): prompt -> intervention -> chat template -> generate ->
-// thinking / answer text -> judge -> activation blocks.
+// thinking / answer text -> judge (answers) and stance labels (thinking) -> activation blocks.
 #include "engine_runner.h"
 
 #include <chrono>
@@ -201,6 +201,10 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     std::vector<JudgeInput> judged;
     for (const SampleRow& row : res.samples) judged.push_back({set.prompts[row.prompt].text, row.answer});
     judge_rows(*judges, judged, job.run.batch_size, job.reduce.tie_min_votes, res.samples);
+    std::vector<StanceInput> stance;
+    for (const SampleRow& row : res.samples) stance.push_back({job.models[unit.model].id, set.prompts[row.prompt].text, row.thinking});
+    std::vector<StanceResult> labelled = stance_run(*judges, stance, job.run.batch_size);
+    for (size_t i = 0; i < labelled.size(); i++) stance_set(res.samples[i], labelled[i]);
     // Captured states: one block per capture position, rows in sample order.
     std::vector<int32_t> layers = archive_layers(job.capture, m.cfg.n_layer);
     for (size_t pi = 0; pi < job.capture.positions.size(); pi++) {

@@ -33,6 +33,8 @@ struct SampleRow : Judged {
   int32_t n_prompt_tokens = 0, n_think_tokens = 0, n_answer_tokens = 0;
   std::string stop_reason;   // eos, think_budget, answer_budget
   std::string events = "[]"; // what a decode-time defense did (JSON array, intervene/decode_policy.h)
+  std::string stance_labels = "null";   // the thinking's chunk labels (JSON, judge/stance_format.h); null = not labelled
+  std::string stance_outputs = "[]";    // JSON list, one raw output per stance labeller
   float seconds = 0;
 };
 

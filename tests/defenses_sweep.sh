@@ -112,7 +112,7 @@ YAML
 import hashlib, json
 import h5py
 a = h5py.File("out/archive.h5", "r")
-assert a.attrs["schema_version"] == "1.1"
+assert a.attrs["schema_version"] == "1.2"
 s = a["samples"]
 col = lambda c: [x.decode() for x in s[c][:]]
 iv, events, think, ntt, stop = col("intervention"), [json.loads(x) for x in col("events")], col("thinking"), s["n_think_tokens"][:], col("stop_reason")

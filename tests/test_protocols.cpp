@@ -15,6 +15,7 @@
 #include "helpers.h"
 #include "judge/judges.h"
 #include "judge/stance.h"
+#include "judge/stance_format.h"
 #include "model/test_model.h"
 #include "model/weights.h"
 #include "protocols/protocols.h"
@@ -231,6 +232,7 @@ TEST_CASE("protocol units regenerate exactly the sweep's samples", "[protocols]"
     if (s.sample_index >= 2) continue;
     StanceTrace st = stance_trace(lx, s.thinking);
     CHECK(st.transitions.size() >= 2);  // the prefill's +1 -1 +1
+    CHECK(s.stance_labels == stance_labels_json(st));  // the sample's stored labels are the lexicon's
     for (size_t t = 0; t < st.transitions.size(); t++)
       for (const char* side : {"pre", "post"}) {
         int32_t cut = side[1] == 'r' ? st.transitions[t].pre_cut : st.transitions[t].post_cut;
@@ -244,13 +246,27 @@ TEST_CASE("protocol units regenerate exactly the sweep's samples", "[protocols]"
 
 TEST_CASE("a stance pattern that does not compile is a job error with its key path", "[protocols][config]") {
   std::string d = test::temp_dir("protocols-bad-pattern");
-  test::write_text(d + "/job.yaml", "job: {name: bad}\n"
-                                    "models: [{id: m, path: " + fixture().dir + "/model}]\n"
-                                    "prompt_sets: [{id: xs, path: " + test::shared_dir() + "/data/prompts/xstest.jsonl}]\n"
-                                    "protocols: {cut_replay: {enabled: true, comply_patterns: ['ok', '(unclosed']}}\n");
+  const std::string head = "job: {name: bad}\n"
+                           "models: [{id: m, path: " + fixture().dir + "/model}]\n"
+                           "prompt_sets: [{id: xs, path: " + test::shared_dir() + "/data/prompts/xstest.jsonl}]\n";
+  test::write_text(d + "/job.yaml", head + "judge: {stance: {comply_patterns: ['ok', '(unclosed']}}\n");
   std::vector<Diagnostic> errors;
   job_load(d + "/job.yaml", {}, errors);
   REQUIRE(errors.size() == 1);
-  CHECK(errors[0].path == "protocols.cut_replay.comply_patterns[1]");
+  CHECK(errors[0].path == "judge.stance.comply_patterns[1]");
   CHECK(errors[0].message.find("(unclosed") != std::string::npos);
+  // the lexicon's old place says where it went
+  test::write_text(d + "/job.yaml", head + "protocols: {cut_replay: {enabled: true, refuse_patterns: ['no'], max_chunks: 9}}\n");
+  errors.clear();
+  job_load(d + "/job.yaml", {}, errors);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].message == "'protocols.cut_replay.refuse_patterns' moved to 'judge.stance.refuse_patterns'");
+  CHECK(errors[1].message == "'protocols.cut_replay.max_chunks' moved to 'judge.stance.max_chunks'");
+  // a model labeller needs a checkpoint; a custom template must show the chunks
+  test::write_text(d + "/job.yaml", head + "judge: {stance: {labellers: [{id: x, kind: model}], prompt_template: 'label {n_chunks}'}}\n");
+  errors.clear();
+  job_load(d + "/job.yaml", {}, errors);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].path == "judge.stance.labellers[0].path");
+  CHECK(errors[1].path == "judge.stance.prompt_template");
 }

@@ -8,7 +8,7 @@
 namespace tp::schema {
 
 // "major.minor": a reader accepts files of its own major version; minor versions only add things.
-inline constexpr const char* VERSION = "1.1";  // 1.1: /branches, /samples/events, models' adapter
+inline constexpr const char* VERSION = "1.2";  // 1.1: /branches, /samples/events, models' adapter; 1.2: stance columns
 inline constexpr int VERSION_MAJOR = 1;
 
 // ---- file attributes (root group), in shards and archives
@@ -62,6 +62,8 @@ inline constexpr Column SAMPLE_COLUMNS[] = {
     {"judge_outputs", ColType::STR, "JSON list, one string per judge: its raw output (guard: generated text; rule: the matched pattern)"},
     {"events", ColType::STR, "what a decode-time defense did, JSON array: extend, remind, reflect (with the reflection's text), backtrack; [] when nothing"},
     {"seconds", ColType::F32, "wall time spent generating the sample (its share of the batch); not reproducible"},
+    {"stance_labels", ColType::STR, "JSON: the thinking's stance chunk labels (1 comply, 0 neutral, -1 refuse; null = no panel majority or a malformed output), or null when it has more than judge.stance.max_chunks chunks"},
+    {"stance_outputs", ColType::STR, "JSON list, one string per judge.stance.labellers entry: its raw output (model: generated text; rule: {\"labels\":[...]}); \"\" when not asked"},
 };
 // /branches columns: one row per answer of a cut-and-resample protocol unit (protocols.* of the job).
 inline constexpr Column BRANCH_COLUMNS[] = {

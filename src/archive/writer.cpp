@@ -159,7 +159,7 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
   TP_CHECK_MSG(static_cast<int64_t>(n) == unit.n_samples(), "unit {}: runner returned {} samples, expected {}", unit.id, n, unit.n_samples());
   // Gather each column as a contiguous array, then append it (schema::SAMPLE_COLUMNS order).
   std::vector<std::string> s_unit(n, unit.id), s_model(n, job.models[unit.model].id), s_iv(n, job.interventions[unit.intervention].id),
-      s_set(n, set.id), s_prompt(n), s_think(n), s_answer(n), s_stop(n), s_events(n);
+      s_set(n, set.id), s_prompt(n), s_think(n), s_answer(n), s_stop(n), s_events(n), s_stance(n), s_stance_out(n);
   std::vector<int32_t> i_unit(n, unit_index), i_sample(n), i_ptok(n), i_ttok(n), i_atok(n);
   std::vector<int8_t> i_label(n), i_refused(n), i_votes, i_trunc;
   std::vector<std::string> s_outputs(n);
@@ -189,6 +189,8 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
     f_soft[i] = r.soft;
     s_events[i] = r.events;
     f_sec[i] = r.seconds;
+    s_stance[i] = r.stance_labels;
+    s_stance_out[i] = r.stance_outputs;
   }
   UnitRows out;
   out.sample_begin = w.n_samples;
@@ -216,6 +218,8 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
   h5_append_strings(w.columns[c++], s_outputs);
   h5_append_strings(w.columns[c++], s_events);
   h5_append(w.columns[c++], H5T_NATIVE_FLOAT, n, f_sec.data());
+  h5_append_strings(w.columns[c++], s_stance);
+  h5_append_strings(w.columns[c++], s_stance_out);
   TP_CHECK(c == static_cast<int>(std::size(schema::SAMPLE_COLUMNS)));
   w.n_samples += static_cast<int64_t>(n);
 

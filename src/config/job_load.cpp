@@ -90,6 +90,18 @@ nlohmann::json yaml_to_json(const YAML::Node& n) {
   }
 }
 
+// Keys that moved to another section: their new path (an error that says where), or "".
+std::string moved_key(const std::string& path) {
+  static const std::pair<const char*, const char*> moved[] = {
+      {"protocols.cut_replay.refuse_patterns", "judge.stance.refuse_patterns"},
+      {"protocols.cut_replay.comply_patterns", "judge.stance.comply_patterns"},
+      {"protocols.cut_replay.max_chunks", "judge.stance.max_chunks"},
+  };
+  for (const auto& [from, to] : moved)
+    if (path == from) return to;
+  return "";
+}
+
 // Walks one struct's visit() list against one YAML map.
 class YamlReader {
  public:
@@ -114,6 +126,11 @@ class YamlReader {
     for (const auto& kv : node_) {
       std::string key = kv.first.as<std::string>();
       if (std::find(names_.begin(), names_.end(), key) != names_.end()) continue;
+      const std::string full = path_.empty() ? key : path_ + "." + key;
+      if (std::string to = moved_key(full); !to.empty()) {
+        error(kv.first, full, fmt::format("'{}' moved to '{}'", full, to));
+        continue;
+      }
       std::string hint = did_you_mean(key, names_);
       std::string msg = fmt::format("unknown key '{}'", key);
       msg += hint.empty() ? fmt::format(" (known keys: {})", join(names_, ", ")) : fmt::format("; did you mean '{}'?", hint);
@@ -373,17 +390,26 @@ void check_job(LoadedJob& job, std::vector<Diagnostic>& errors) {
     if (j.path.empty()) at(path + ".path", fmt::format("a {} judge needs the checkpoint folder of its guard model", j.kind));
     check_checkpoint(j.path, path + ".path");
   }
-  // stance lexicon patterns compile here, not first on a worker
-  const CutReplaySpec& cr = s.protocols.cut_replay;
-  for (const auto& [key, list] : {std::pair{"refuse_patterns", &cr.refuse_patterns}, std::pair{"comply_patterns", &cr.comply_patterns}})
+  // stance lexicon patterns compile here, not first on a worker; model labellers need a checkpoint
+  const StanceSpec& st = s.judge.stance;
+  for (const auto& [key, list] : {std::pair{"refuse_patterns", &st.refuse_patterns}, std::pair{"comply_patterns", &st.comply_patterns}})
     for (size_t i = 0; i < list->size(); i++) {
       try {
         stance_lexicon_new(key[0] == 'r' ? std::vector<std::string>{(*list)[i]} : std::vector<std::string>{},
                            key[0] == 'c' ? std::vector<std::string>{(*list)[i]} : std::vector<std::string>{});
       } catch (const Error& e) {
-        at(fmt::format("protocols.cut_replay.{}[{}]", key, i), e.what());
+        at(fmt::format("judge.stance.{}[{}]", key, i), e.what());
       }
     }
+  check_unique_ids(st.labellers, "judge.stance.labellers", job, errors);
+  for (size_t i = 0; i < st.labellers.size(); i++) {
+    if (st.labellers[i].kind != "model") continue;
+    std::string path = fmt::format("judge.stance.labellers[{}].path", i);
+    if (st.labellers[i].path.empty()) at(path, "a model labeller needs the checkpoint folder of its model");
+    check_checkpoint(st.labellers[i].path, path);
+  }
+  if (!st.prompt_template.empty() && st.prompt_template.find("{chunks}") == std::string::npos)
+    at("judge.stance.prompt_template", "the template has no {chunks}: the labeller would never see the thinking");
   if (s.job.output_dir.empty() && !s.job.name.empty())
     s.job.output_dir = (fs::path(job.dir) / "out" / s.job.name).lexically_normal().string();
 

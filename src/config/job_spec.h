@@ -197,10 +197,57 @@ inline std::vector<JudgeModelSpec> default_judges() {
   return {rule_judge};
 }
 
+struct StanceLabellerSpec {
+  std::string id;
+  std::string kind = "rule";
+  std::string path;
+  std::string dtype = "auto";
+  std::string device = "auto";
+  std::string chat_template = "auto";
+  bool thinking = false;
+  int64_t max_new_tokens = 1024;
+  int64_t max_model_len = 0;
+  template <class V> void visit(V& v) {
+    v("id", id, "name of the labeller: its place in /samples stance_outputs", rule().req().id());
+    v("kind", kind, "rule = the stance lexicon (judge.stance.refuse_patterns, comply_patterns), no model; model = a chat model run by the engine, one greedy call per trace (docs/judges.md)",
+      rule().one_of({"rule", "model"}));
+    v("path", path, "model: Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)", rule().dir());
+    v("dtype", dtype, "model: weights and compute dtype; auto = bfloat16 on CUDA, float32 on CPU", rule().one_of({"auto", "float32", "bfloat16", "float16"}));
+    v("device", device, "model: auto = the worker's device; or cpu, cuda, cuda:N", rule().matches("auto|cpu|cuda|cuda:[0-9]+"));
+    v("chat_template", chat_template, "model: how the labelling prompt is rendered; auto = from the checkpoint's files", rule().one_of({"auto", "qwen3", "deepseek_r1", "harmony"}));
+    v("thinking", thinking, "model: let the labeller think before its JSON (false = the template's empty think block); raise max_new_tokens with it", rule());
+    v("max_new_tokens", max_new_tokens, "model: greedy tokens generated per trace", rule().range(1, 1e6));
+    v("max_model_len", max_model_len, "model: context length the prompt plus max_new_tokens must fit (0 = the checkpoint's max_position_embeddings); a trace that does not fit is not labelled (None)", rule().range(0, 1e8));
+  }
+};
+
+inline std::vector<StanceLabellerSpec> default_stance_labellers() {
+  StanceLabellerSpec lexicon;
+  lexicon.id = "lexicon";
+  return {lexicon};
+}
+
+struct StanceSpec {
+  std::vector<StanceLabellerSpec> labellers = default_stance_labellers();
+  std::vector<std::string> refuse_patterns;
+  std::vector<std::string> comply_patterns;
+  int64_t max_chunks = 120;
+  std::string prompt_template;
+  template <class V> void visit(V& v) {
+    v("labellers", labellers, "who labels each thinking chunk +1 / 0 / -1: one labeller, or a panel whose per-chunk majority (more than half) is the label; no majority = None, and a trace with a None is left out of the stance statistics (default: the rule lexicon)", rule().not_empty());
+    v("refuse_patterns", refuse_patterns, "rule labeller: regular expressions (PCRE2, case-insensitive) of a refusal or safety concern, -1 (empty = built-in list)", rule());
+    v("comply_patterns", comply_patterns, "rule labeller: regular expressions of planning to comply, +1 (empty = built-in list); a chunk matching neither is 0", rule());
+    v("max_chunks", max_chunks, "traces with more stance chunks than this are not labelled and are skipped (degenerate loops)", rule().range(1, 1e6));
+    v("prompt_template", prompt_template, "model labellers: the user message, with {model} {prompt} {n_chunks} {chunks} filled in (empty = the built-in one, docs/judges.md)", rule());
+  }
+};
+
 struct JudgeSpec {
   std::vector<JudgeModelSpec> judges = default_judges();
+  StanceSpec stance;
   template <class V> void visit(V& v) {
     v("judges", judges, "judges of every final answer (thinking stripped), each vote stored; the majority label uses reduce.tie_min_votes (default: the rule judge alone)", rule().not_empty());
+    v("stance", stance, "stance labels of every sample's thinking, chunk by chunk (cut replay and oscillation counts)", rule());
   }
 };
 
@@ -250,18 +297,12 @@ struct CutReplaySpec {
   bool enabled = false;
   int64_t rollouts = 4;
   int64_t answers = 100;
-  int64_t max_chunks = 120;
   int64_t max_answer_tokens = 2048;
-  std::vector<std::string> refuse_patterns;
-  std::vector<std::string> comply_patterns;
   template <class V> void visit(V& v) {
-    v("enabled", enabled, "cut replay (docs/protocols.md): resample answers before and after every stance change of a rollout's thinking", rule());
+    v("enabled", enabled, "cut replay (docs/protocols.md): resample answers before and after every stance change of a rollout's thinking (labels: judge.stance)", rule());
     v("rollouts", rollouts, "rollouts per prompt that are stance-labelled: sample indices 0 .. rollouts-1", rule().range(1, 1e6));
     v("answers", answers, "answers sampled from each side of a stance change (K)", rule().range(1, 1e6));
-    v("max_chunks", max_chunks, "traces with more stance chunks than this are skipped (degenerate loops)", rule().range(1, 1e6));
     v("max_answer_tokens", max_answer_tokens, "answer budget of each continuation", rule().range(1, 1e7));
-    v("refuse_patterns", refuse_patterns, "stance lexicon: regular expressions (PCRE2, case-insensitive) of a refusal or safety concern, -1 (empty = built-in list)", rule());
-    v("comply_patterns", comply_patterns, "stance lexicon: regular expressions of planning to comply, +1 (empty = built-in list); a chunk matching neither is 0", rule());
   }
 };
 

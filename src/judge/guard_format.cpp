@@ -124,20 +124,26 @@ std::string lower(std::string_view s) {
 
 int8_t yes_no(const std::string& v) { return v == "yes" ? 1 : v == "no" ? 0 : -1; }
 
-// The value of the last JSON object in text that parses and holds key, lower-cased; "" if none.
+// The string value of key in the last JSON object of text that holds it, lower-cased; "" if none.
 std::string last_json_value(std::string_view text, const char* key) {
-  for (size_t end = text.rfind('}'); end != std::string_view::npos; end = end == 0 ? std::string_view::npos : text.rfind('}', end - 1)) {
-    for (size_t begin = text.rfind('{', end); begin != std::string_view::npos; begin = begin == 0 ? std::string_view::npos : text.rfind('{', begin - 1)) {
-      nlohmann::json j = nlohmann::json::parse(text.substr(begin, end - begin + 1), nullptr, false);
-      if (j.is_discarded() || !j.is_object()) continue;
-      if (j.contains(key) && j[key].is_string()) return lower(j[key].get<std::string>());
-      return "";
-    }
-  }
-  return "";
+  std::string_view obj = last_json_object(text, key);
+  if (obj.empty()) return "";
+  nlohmann::json j = nlohmann::json::parse(obj);
+  return j[key].is_string() ? lower(j[key].get<std::string>()) : "";
 }
 
 }  // namespace
+
+std::string_view last_json_object(std::string_view text, const char* key) {
+  for (size_t end = text.rfind('}'); end != std::string_view::npos; end = end == 0 ? std::string_view::npos : text.rfind('}', end - 1)) {
+    for (size_t begin = text.rfind('{', end); begin != std::string_view::npos; begin = begin == 0 ? std::string_view::npos : text.rfind('{', begin - 1)) {
+      std::string_view obj = text.substr(begin, end - begin + 1);
+      nlohmann::json j = nlohmann::json::parse(obj, nullptr, false);
+      if (!j.is_discarded() && j.is_object() && j.contains(key)) return obj;
+    }
+  }
+  return {};
+}
 
 int8_t guard_parse(JudgeKind k, std::string_view output) {
   const std::string text(output);

@@ -36,4 +36,9 @@ std::string guard_prompt(JudgeKind k, std::string_view user, std::string_view an
 //   gpt_oss_safeguard: the last JSON object of the final channel, its "response_refusal": "yes|no"
 int8_t guard_parse(JudgeKind k, std::string_view output);
 
+// The text of the last JSON object in text that parses and holds key (objects nested in others count;
+// prose, fences and broken objects around it are skipped); empty if none. Used by the gpt-oss-safeguard
+// parser and the stance labeller's (stance_format.h).
+std::string_view last_json_object(std::string_view text, const char* key);
+
 }  // namespace tp

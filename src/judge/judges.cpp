@@ -1,4 +1,4 @@
-// The judging step (see judges.h): rule judges and guard models run through the engine.
+// The judging step (see judges.h): rule judges and guard models run through the engine; stance labellers.
 #include "judge/judges.h"
 
 #include <algorithm>
@@ -8,12 +8,15 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "generate/generate.h"
 #include "judge/rule_judge.h"
+#include "judge/stance_format.h"
 #include "model/transformer.h"
 #include "model/weights.h"
 #include "reduce/metrics.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -21,20 +24,30 @@
 
 namespace tp {
 
+// A checkpoint that judges, run by the engine with greedy decoding; loaded on first use.
+struct EngineJudge {
+  std::unique_ptr<Model> m;
+  Tokenizer tok;
+  ChatTemplate tmpl;  // stance labellers: their prompt is rendered with it
+  std::vector<int64_t> eos;
+  int64_t max_new = 0, max_len = 0;
+};
+
 struct JudgeSet {
-  struct Guard {
-    std::unique_ptr<Model> m;  // loaded on first use
-    Tokenizer tok;
-    std::vector<int64_t> eos;
-    int64_t max_new = 0, max_len = 0;
-  };
   struct One {
     JudgeModelSpec spec;
     JudgeKind kind = JudgeKind::RULE;
     RuleJudge rule;
-    Guard guard;
+    EngineJudge guard;
+  };
+  struct Labeller {
+    StanceLabellerSpec spec;
+    EngineJudge model;  // kind model
   };
   std::vector<One> judges;
+  StanceSpec stance;
+  StanceLexicon lexicon;  // the rule labeller's
+  std::vector<Labeller> labellers;
   int device_index = 0;
 };
 
@@ -51,31 +64,52 @@ std::shared_ptr<JudgeSet> judges_new(const JudgeSpec& spec, int device_index) {
                   "runnable judge kinds: " + join(judge_kinds_runnable(), ", "));
     set->judges.push_back(std::move(j));
   }
+  set->stance = spec.stance;
+  set->lexicon = stance_lexicon_new(spec.stance.refuse_patterns, spec.stance.comply_patterns);
+  for (const auto& l : spec.stance.labellers) set->labellers.push_back({l, {}});
   return set;
 }
 
 namespace {
 
-void guard_load(JudgeSet::One& j, int device_index) {
-  JudgeSet::Guard& g = j.guard;
+// Loads a judge checkpoint once; what names it in messages ("judge qwen3guard", "stance labeller x").
+void engine_judge_load(EngineJudge& g, const std::string& what, const std::string& path, const std::string& dtype_name,
+                       const std::string& device_name, int64_t max_new, int64_t max_model_len, int device_index,
+                       const std::string* chat_template) {
   if (g.m) return;
   auto t0 = std::chrono::steady_clock::now();
-  at::Device device = device_from_name(j.spec.device, device_index);
-  at::ScalarType dtype = dtype_from_name(j.spec.dtype, device);
-  g.m = std::make_unique<Model>(model_load(j.spec.path, dtype, device));
-  g.tok = tokenizer_load(j.spec.path);
+  at::Device device = device_from_name(device_name, device_index);
+  at::ScalarType dtype = dtype_from_name(dtype_name, device);
+  g.m = std::make_unique<Model>(model_load(path, dtype, device));
+  g.tok = tokenizer_load(path);
+  if (chat_template) g.tmpl = chat_template_for(path, g.tok, *chat_template);
   for (const char* t : {"<|im_end|>", "<|endoftext|>", "</s>", "<|end_of_text|>", "<|return|>", "<|end|>"})
     if (int32_t id = token_id(g.tok, t); id >= 0) g.eos.push_back(id);
-  if (g.eos.empty()) throw Error(fmt::format("judge {}: {}/tokenizer.json has no end-of-turn token", j.spec.id, j.spec.path));
-  g.max_new = j.spec.max_new_tokens > 0 ? j.spec.max_new_tokens : judge_default_max_new_tokens(j.kind);
-  g.max_len = j.spec.max_model_len > 0 ? j.spec.max_model_len : g.m->cfg.max_pos;
-  spdlog::info("loaded judge {} ({}) from {} in {:.1f} s", j.spec.id, j.spec.kind, j.spec.path,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (g.eos.empty()) throw Error(fmt::format("{}: {}/tokenizer.json has no end-of-turn token", what, path));
+  g.max_new = max_new;
+  g.max_len = max_model_len > 0 ? max_model_len : g.m->cfg.max_pos;
+  spdlog::info("loaded {} from {} in {:.1f} s", what, path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+// Greedy generation of each prompt (ids), decoded with special tokens: the raw outputs.
+std::vector<std::string> engine_judge_generate(const EngineJudge& g, const std::vector<std::vector<int32_t>>& prompts, int64_t batch_size) {
+  std::vector<GenRequest> reqs;
+  for (const auto& ids : prompts) reqs.push_back({std::vector<int64_t>(ids.begin(), ids.end()), 0});
+  GenOptions opt;
+  opt.sampling = {0.0, 1.0, 0};  // greedy, as the paper's vLLM runs
+  opt.stop.eos_ids = g.eos;
+  opt.stop.max_think_tokens = 0;  // no thinking phase: everything generated is the output
+  opt.stop.max_answer_tokens = g.max_new;
+  opt.batch_size = batch_size;
+  std::vector<Sample> gen = generate(*g.m, reqs, opt);
+  std::vector<std::string> out;
+  for (const Sample& s : gen) out.push_back(decode(g.tok, std::vector<int32_t>(s.tokens.begin(), s.tokens.end())));
+  return out;
 }
 
 void run_guard(JudgeSet::One& j, size_t slot, const std::vector<JudgeInput>& inputs, int64_t batch_size, std::vector<Verdict>& out) {
-  const JudgeSet::Guard& g = j.guard;
-  std::vector<GenRequest> reqs;
+  const EngineJudge& g = j.guard;
+  std::vector<std::vector<int32_t>> prompts;
   std::vector<size_t> which;
   for (size_t i = 0; i < inputs.size(); i++) {
     GuardFit fit = guard_fit(g.tok, j.kind, inputs[i].prompt, inputs[i].answer, g.max_len, g.max_new);
@@ -85,20 +119,15 @@ void run_guard(JudgeSet::One& j, size_t slot, const std::vector<JudgeInput>& inp
                                          fit.ids.size(), j.spec.id, g.max_len, g.max_new);
       continue;
     }
-    reqs.push_back({std::vector<int64_t>(fit.ids.begin(), fit.ids.end()), 0});
+    prompts.push_back(std::move(fit.ids));
     which.push_back(i);
   }
-  if (reqs.empty()) return;
-  GenOptions opt;
-  opt.sampling = {0.0, 1.0, 0};  // greedy, as the paper's vLLM runs
-  opt.stop.eos_ids = g.eos;
-  opt.stop.max_think_tokens = 0;  // no thinking phase: the output is the verdict
-  opt.stop.max_answer_tokens = g.max_new;
-  opt.batch_size = batch_size;
-  std::vector<Sample> gen = generate(*g.m, reqs, opt);
-  for (size_t r = 0; r < gen.size(); r++) {
+  if (prompts.empty()) return;
+  std::vector<std::string> texts = engine_judge_generate(g, prompts, batch_size);
+  for (size_t r = 0; r < texts.size(); r++) {
     Verdict& v = out[which[r]];
-    v.votes[slot] = guard_vote(g.tok, j.kind, gen[r].tokens, &v.outputs[slot]);
+    v.votes[slot] = guard_parse(j.kind, texts[r]);
+    v.outputs[slot] = std::move(texts[r]);
   }
 }
 
@@ -123,7 +152,9 @@ std::vector<Verdict> judges_run(JudgeSet& set, const std::vector<JudgeInput>& in
       }
       continue;
     }
-    guard_load(j, set.device_index);
+    engine_judge_load(j.guard, "judge " + j.spec.id + " (" + j.spec.kind + ")", j.spec.path, j.spec.dtype, j.spec.device,
+                      j.spec.max_new_tokens > 0 ? j.spec.max_new_tokens : judge_default_max_new_tokens(j.kind), j.spec.max_model_len,
+                      set.device_index, nullptr);
     run_guard(j, s, inputs, batch_size, out);
   }
   return out;
@@ -135,6 +166,72 @@ void judged_set(Judged& row, Verdict&& v, int64_t tie_min_votes) {
   row.votes = std::move(v.votes);
   row.judge_truncated = std::move(v.truncated);
   row.judge_outputs = std::move(v.outputs);
+}
+
+std::vector<StanceResult> stance_run(JudgeSet& set, const std::vector<StanceInput>& inputs, int64_t batch_size) {
+  const size_t n_l = set.labellers.size();
+  std::vector<StanceResult> out(inputs.size());
+  std::vector<size_t> asked;  // traces the labellers see: not excluded, at least one chunk
+  for (size_t i = 0; i < inputs.size(); i++) {
+    StanceTrace& t = out[i].trace;
+    t.chunks = stance_chunks(inputs[i].thinking);
+    t.excluded = static_cast<int64_t>(t.chunks.size()) > set.stance.max_chunks;
+    out[i].outputs.assign(n_l, "");
+    if (!t.excluded && !t.chunks.empty()) asked.push_back(i);
+  }
+  // votes[i][l]: labeller l's labels of trace i (STANCE_NONE throughout when malformed or not fitting)
+  std::vector<std::vector<std::vector<int8_t>>> votes(inputs.size(), std::vector<std::vector<int8_t>>(n_l));
+  for (size_t l = 0; l < n_l; l++) {
+    JudgeSet::Labeller& lb = set.labellers[l];
+    if (lb.spec.kind == "rule") {
+      for (size_t i : asked) {
+        for (const auto& c : out[i].trace.chunks) votes[i][l].push_back(stance_label(set.lexicon, c));
+        out[i].outputs[l] = stance_labels_output(votes[i][l]);
+      }
+      continue;
+    }
+    TP_CHECK_MSG(lb.spec.kind == "model", "stance labeller kind {}", lb.spec.kind);
+    if (asked.empty()) continue;
+    EngineJudge& g = lb.model;
+    engine_judge_load(g, "stance labeller " + lb.spec.id, lb.spec.path, lb.spec.dtype, lb.spec.device, lb.spec.max_new_tokens,
+                      lb.spec.max_model_len, set.device_index, &lb.spec.chat_template);
+    const std::string& tmpl = set.stance.prompt_template.empty() ? stance_default_prompt_template() : set.stance.prompt_template;
+    std::vector<std::vector<int32_t>> prompts;
+    std::vector<size_t> which;
+    for (size_t i : asked) {
+      const StanceTrace& t = out[i].trace;
+      votes[i][l].assign(t.chunks.size(), STANCE_NONE);
+      ChatInput in;
+      in.user = stance_prompt(tmpl, inputs[i].model, inputs[i].prompt, t.chunks);
+      in.thinking_enabled = lb.spec.thinking;
+      std::vector<int32_t> ids = render(g.tmpl, g.tok, in).ids;
+      if (static_cast<int64_t>(ids.size()) + g.max_new > g.max_len) {
+        out[i].outputs[l] = fmt::format("[not labelled: the prompt needs {} tokens, over {}'s context of {} with {} to generate]", ids.size(),
+                                        lb.spec.id, g.max_len, g.max_new);
+        continue;
+      }
+      prompts.push_back(std::move(ids));
+      which.push_back(i);
+    }
+    if (prompts.empty()) continue;
+    std::vector<std::string> texts = engine_judge_generate(g, prompts, batch_size);
+    for (size_t r = 0; r < texts.size(); r++) {
+      const size_t i = which[r];
+      stance_parse(texts[r], out[i].trace.chunks.size(), &votes[i][l]);  // malformed: stays STANCE_NONE
+      out[i].outputs[l] = std::move(texts[r]);
+    }
+  }
+  for (size_t i = 0; i < inputs.size(); i++) {
+    StanceTrace& t = out[i].trace;
+    if (!t.excluded) t.labels = stance_majority(votes[i], t.chunks.size());
+    stance_trace_finish(t);
+  }
+  return out;
+}
+
+void stance_set(SampleRow& row, const StanceResult& r) {
+  row.stance_labels = stance_labels_json(r.trace);
+  row.stance_outputs = nlohmann::json(r.outputs).dump();
 }
 
 GuardFit guard_fit(const Tokenizer& tok, JudgeKind kind, const std::string& user, const std::string& answer, int64_t max_model_len,

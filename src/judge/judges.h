@@ -3,9 +3,10 @@
 // guard judge renders its prompt (guard_format.h), cuts the answer to fit its context, generates greedily
 // with thinkprobe's engine and parses the text. Guard checkpoints load on first use and stay loaded for
 // the worker's life, next to the policy model. Votes aggregate with reduce/metrics.h majority_label and
-// soft_label, as in the reducer.
-// Callers: engine_runner.cpp (final answers), protocol units (continuation answers), tests. Doesn't:
-// write the archive or decide what is judged.
+// soft_label, as in the reducer. The same set holds the stance labellers of judge.stance: the rule lexicon,
+// or chat models run the same way (one greedy call per trace, prompt and parser in stance_format.h).
+// Callers: engine_runner.cpp (final answers, samples' thinking), protocol units (continuation answers,
+// rollouts' thinking), the dry engine (stance only), tests. Doesn't: write the archive or decide what is judged.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "config/job_spec.h"
 #include "judge/guard_format.h"
+#include "judge/stance.h"
 #include "run_unit.h"
 #include "util/check.h"
 
@@ -48,6 +50,24 @@ void judge_rows(JudgeSet& set, const std::vector<JudgeInput>& inputs, int64_t ba
   std::vector<Verdict> verdicts = judges_run(set, inputs, batch_size);
   for (size_t i = 0; i < rows.size(); i++) judged_set(rows[i], std::move(verdicts[i]), tie_min_votes);
 }
+
+// Stance labels of thinking traces (judge.stance): each trace is chunked; one with more than max_chunks
+// chunks is excluded and none with chunks goes unlabelled; otherwise every labeller labels it (the rule
+// lexicon, or a model: one prompt per trace; a malformed output or a prompt over its context gives STANCE_NONE
+// for every chunk) and the panel's per-chunk majority is the label.
+struct StanceInput {
+  std::string model;     // id of the model whose thinking it is (the prompt's {model})
+  std::string prompt;    // the user's prompt text
+  std::string thinking;
+};
+struct StanceResult {
+  StanceTrace trace;                 // chunks, majority labels, transitions (stance.h)
+  std::vector<std::string> outputs;  // per labeller: its raw output (model: generated text with special tokens;
+                                     // rule: {"labels":[...]}); "" when it was not asked (excluded, no chunks)
+};
+std::vector<StanceResult> stance_run(JudgeSet& set, const std::vector<StanceInput>& inputs, int64_t batch_size);
+// A sample's stance_labels and stance_outputs columns from its result.
+void stance_set(SampleRow& row, const StanceResult& r);
 
 // Context fitting of one guard prompt: the answer keeps at most max(256, max_model_len - max_new_tokens -
 // 64 - other prompt tokens) tokens; fits = false when even that leaves no room to generate.

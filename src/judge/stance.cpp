@@ -1,6 +1,7 @@
 // Stance labeller (see stance.h).
 #include "judge/stance.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "util/check.h"
@@ -104,10 +105,17 @@ std::vector<StanceTransition> stance_transitions(const std::vector<int8_t>& labe
 StanceTrace stance_trace(const StanceLexicon& lx, std::string_view thinking, int64_t max_chunks, const StanceChunking& c) {
   StanceTrace t;
   t.chunks = stance_chunks(thinking, c);
-  for (const auto& ch : t.chunks) t.labels.push_back(stance_label(lx, ch));
   t.excluded = static_cast<int64_t>(t.chunks.size()) > max_chunks;
-  if (!t.excluded) t.transitions = stance_transitions(t.labels);
+  if (!t.excluded)
+    for (const auto& ch : t.chunks) t.labels.push_back(stance_label(lx, ch));
+  stance_trace_finish(t);
   return t;
+}
+
+void stance_trace_finish(StanceTrace& t) {
+  t.unresolved = std::find(t.labels.begin(), t.labels.end(), STANCE_NONE) != t.labels.end();
+  t.transitions.clear();
+  if (!t.excluded && !t.unresolved) t.transitions = stance_transitions(t.labels);
 }
 
 std::string stance_prefix_text(const std::vector<std::string>& chunks, int32_t cut) {

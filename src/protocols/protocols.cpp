@@ -8,7 +8,6 @@
 #include "intervene/decode_policy.h"
 #include "intervene/intervention.h"
 #include "judge/judges.h"
-#include "judge/stance.h"
 #include "util/check.h"
 #include "util/hash.h"
 #include "util/text.h"
@@ -121,8 +120,14 @@ UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& s
   const std::vector<int64_t> close = to_i64(e.tmpl.force_close_ids);
   UnitResult res;
   std::vector<GenRequest> creqs;
-  StanceLexicon lexicon;
-  if (!nested) lexicon = stance_lexicon_new(cr.refuse_patterns, cr.comply_patterns);
+  std::vector<StanceResult> stance;  // replay: the rollouts' stance, labelled as the samples' are (judge.stance)
+  if (!nested) {
+    std::vector<StanceInput> in;
+    for (size_t r = 0; r < rollouts.size(); r++)
+      in.push_back({model_id, set.prompts[unit.prompts[rollouts[r].prompt_pos]].text,
+                    sample_text(e.tok, e.tmpl, rendered[rollouts[r].prompt_pos], inputs[rollouts[r].prompt_pos].think_prefill, gen[r]).thinking});
+    stance = stance_run(e.judges, in, job.run.batch_size);
+  }
   for (size_t r = 0; r < rollouts.size(); r++) {
     const Sample& g = gen[r];
     const Rollout& ro = rollouts[r];
@@ -162,8 +167,7 @@ UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& s
         add(row, std::move(prompt), nb.answers);
       }
     } else {
-      std::string thinking = sample_text(e.tok, e.tmpl, rendered[ro.prompt_pos], inputs[ro.prompt_pos].think_prefill, g).thinking;
-      StanceTrace st = stance_trace(lexicon, thinking, cr.max_chunks);
+      const StanceTrace& st = stance[r].trace;
       for (size_t t = 0; t < st.transitions.size(); t++)
         for (const char* side : {"pre", "post"}) {
           BranchRow row = base;

@@ -5,7 +5,10 @@
 #include <map>
 #include <tuple>
 
+#include <fmt/format.h>
+
 #include "archive/schema.h"
+#include "judge/stance_format.h"
 #include "reduce/lockin.h"
 #include "reduce/metrics.h"
 #include "util/hash.h"
@@ -24,6 +27,22 @@ json summary_json(const LockinSummary& s) {
 }
 
 }  // namespace
+
+std::vector<StanceTrace> read_stance(hid_t file, const std::string& path, int64_t n) {
+  std::vector<StanceTrace> out(static_cast<size_t>(n));
+  const std::string samples = schema::G_SAMPLES;
+  if (h5_exists(file, samples + "/stance_labels")) {
+    std::vector<std::string> labels = h5_read_strings(h5_dataset_open(file, samples + "/stance_labels"), 0, static_cast<hsize_t>(n));
+    for (int64_t i = 0; i < n; i++) stance_labels_from_json(labels[i], out[i], fmt::format("{} /samples row {}", path, i));
+    return out;
+  }
+  // schema 1.0 / 1.1: no stored labels; the run's lexicon (then under protocols.cut_replay) over the thinking
+  json replay = json::parse(h5_read_text(h5_group_open(file, schema::G_META), "job_resolved")).value("protocols", json::object()).value("cut_replay", json::object());
+  StanceLexicon lexicon = stance_lexicon_new(replay.value("refuse_patterns", std::vector<std::string>{}), replay.value("comply_patterns", std::vector<std::string>{}));
+  std::vector<std::string> thinking = h5_read_strings(h5_dataset_open(file, samples + "/thinking"), 0, static_cast<hsize_t>(n));
+  for (int64_t i = 0; i < n; i++) out[i] = stance_trace(lexicon, thinking[i], replay.value("max_chunks", int64_t{120}));
+  return out;
+}
 
 BranchTable read_branch_table(hid_t file, int64_t tie_min_votes) {
   BranchTable b;
@@ -123,11 +142,12 @@ void lockin_cell_json(const LockinInput& in, const std::string& model, const std
   }
 
   // ---- oscillations: salient stance transitions per trace of the cell's samples
-  int64_t traces = 0, excluded = 0, transitions = 0;
+  int64_t traces = 0, excluded = 0, unresolved = 0, transitions = 0;
   for (int64_t i : sample_rows) {
-    StanceTrace st = stance_trace(in.lexicon, in.thinking[i], in.max_chunks);
-    if (st.excluded) {
-      excluded++;
+    const StanceTrace& st = in.stance[i];
+    if (st.excluded || st.unresolved) {
+      excluded += st.excluded;
+      unresolved += st.unresolved;
       continue;
     }
     traces++;
@@ -135,7 +155,7 @@ void lockin_cell_json(const LockinInput& in, const std::string& model, const std
   }
   cj["within_prefix"] = curve;
   cj["deliberation"] = {{"alpha", alpha}, {"summary", summary_json(summarise_cuts(verdicts))}, {"cuts", cuts}};
-  cj["oscillations"] = {{"traces", traces}, {"excluded", excluded}, {"transitions", transitions},
+  cj["oscillations"] = {{"traces", traces}, {"excluded", excluded}, {"unresolved", unresolved}, {"transitions", transitions},
                         {"per_trace", traces ? json(double(transitions) / double(traces)) : json(nullptr)}};
 }
 

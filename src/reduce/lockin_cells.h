@@ -2,7 +2,8 @@
 // /branches (the protocol units' answers) and the cell's /samples, and builds the "lockin" object of
 // results.json with the pure functions of lockin.h: the within-prefix variance curve (B = 0 from the
 // samples, one point per nested cut), the cut-replay pairs with Fisher + Holm verdicts and their summary,
-// and oscillations per trace (stance labeller over the samples' thinking).
+// and oscillations per trace (the samples' stored stance labels; the lexicon over the thinking for archives
+// older than schema 1.2).
 // Doesn't: print, plot, or read activations. Called by reducer.cpp once per cell.
 #pragma once
 #include <cstdint>
@@ -28,12 +29,15 @@ struct BranchTable {
 // row's votes under tie_min_votes (reduce.tie_min_votes), as for /samples.
 BranchTable read_branch_table(hid_t file, int64_t tie_min_votes);
 
+// Each /samples row's stance (labels, excluded, unresolved, transitions; no chunk texts) from its
+// stance_labels column; archives before schema 1.2 have none, and their rows are labelled here by the run's
+// lexicon (protocols.cut_replay patterns and max_chunks, as those runs had them). path names the file in errors.
+std::vector<StanceTrace> read_stance(hid_t file, const std::string& path, int64_t n);
+
 struct LockinInput {
   const BranchTable& branches;
   const SampleTable& samples;
-  const std::vector<std::string>& thinking;  // /samples thinking, row for row
-  const StanceLexicon& lexicon;
-  int64_t max_chunks = 120;                  // protocols.cut_replay.max_chunks of the run
+  const std::vector<StanceTrace>& stance;  // /samples rows' stance (read_stance), row for row
 };
 // Sets the cell's within_prefix, deliberation and oscillations (schemas/results.schema.json).
 // sample_rows: the cell's /samples rows. Holm runs over the cell's cut pairs.

@@ -228,7 +228,7 @@ json reduce_settings_json(const ReduceSpec& spec) {
       {"within_prefix", "4q(1-q) per prefix, q = refused share of its answers; B = 0: each prompt's samples; nested cuts: one prefix per (prompt, rollout, cut); bootstrap over prefixes (behaviour_bootstrap resamples)"},
       {"cut_holm", "Holm-Bonferroni at alpha 0.05 over the cut pairs of one model x intervention cell; deliberation_pooled adds the cells' counts"},
       {"locked_eps", 0.05},
-      {"oscillations", "stance lexicon of the run's protocols.cut_replay over every sample's thinking; traces over max_chunks chunks excluded"},
+      {"oscillations", "from /samples stance_labels (the run's judge.stance labellers; archives before schema 1.2: the run's stance lexicon over the thinking); traces over max_chunks chunks excluded, traces with a None label unresolved, both left out"},
       {"ci_level", 0.95},
       {"cell_rows", "a cell is the /samples rows with its model and intervention; dropped_samples lists those without a verdict"},
       {"probe_pipeline", "per training fold: standardise (population variance) -> PCA (exact top-k eigenvectors of the correlation "
@@ -247,12 +247,10 @@ json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, con
   SampleTable t = read_sample_table(file, archive_path);
   // Every label below is the majority of the stored votes under this reduce's tie rule (not the run's).
   for (int64_t i = 0; i < t.n; i++) t.refused[i] = majority_label(&t.votes[i * t.n_judges], t.n_judges, static_cast<int>(spec.tie_min_votes));
-  // lock-in inputs: the protocol answers, the samples' thinking, the run's stance lexicon
+  // lock-in inputs: the protocol answers and the samples' stance labels
   BranchTable branches = read_branch_table(file, spec.tie_min_votes);
-  std::vector<std::string> thinking = h5_read_strings(h5_dataset_open(file, std::string(schema::G_SAMPLES) + "/thinking"), 0, t.n);
-  json replay = json::parse(h5_read_text(h5_group_open(file, schema::G_META), "job_resolved")).value("protocols", json::object()).value("cut_replay", json::object());
-  StanceLexicon lexicon = stance_lexicon_new(replay.value("refuse_patterns", std::vector<std::string>{}), replay.value("comply_patterns", std::vector<std::string>{}));
-  LockinInput lockin{branches, t, thinking, lexicon, replay.value("max_chunks", int64_t{120})};
+  std::vector<StanceTrace> stance = read_stance(file, archive_path, t.n);
+  LockinInput lockin{branches, t, stance};
   json cells = json::array();
   int64_t index = -1;
   for (const auto& model : t.models) {

@@ -11,6 +11,9 @@
 #    max(1, int(B * n / 100));
 #  - results.json: within-prefix means per cut, Fisher exact p (scipy.stats.fisher_exact) to 1e-9, Holm
 #    (step-down, written out here) exactly, locked / significant cells, the pooled share, oscillations.
+# Stance labels: /samples stance_labels equal the independent labeller's; a panel [lexicon, lexicon, random
+# model] labels as the lexicon (2 of 3) and replays the same cuts; the random model alone gives None labels
+# (its raw outputs kept), no replay rows, and reduce counts those traces as unresolved.
 # The dry engine runs the same job on 1 and 3 ranks: identical archives with protocol rows.
 # usage: protocols_test.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
@@ -35,9 +38,10 @@ capture: {layers: [last], positions: [think_first], dtype: float32}
 run: {prompts_per_unit: 2, batch_size: 16, threads: 1}
 protocols:
   nested_branching: {enabled: true, prefixes: 2, cuts: [20, 50, 100], answers: 4, max_answer_tokens: 4}
-  cut_replay: {enabled: true, rollouts: 2, answers: 12, max_answer_tokens: 3,
-               refuse_patterns: ['dangerous|safety'], comply_patterns: ['\bI (?:can|will) ']}
-judge: {judges: [{id: rule, kind: rule, refusal_patterns: ['^[^a-z]*$']}]}
+  cut_replay: {enabled: true, rollouts: 2, answers: 12, max_answer_tokens: 3}
+judge:
+  judges: [{id: rule, kind: rule, refusal_patterns: ['^[^a-z]*$']}]
+  stance: {refuse_patterns: ['dangerous|safety'], comply_patterns: ['\bI (?:can|will) ']}
 reduce: {behaviour_bootstrap: 200}
 YAML
 
@@ -58,13 +62,15 @@ res = json.load(open(sys.argv[2]))
 jsonschema.validate(res, json.load(open(sys.argv[3])))
 job = json.loads(a["meta/job_resolved"][()].decode())
 cr = job["protocols"]["cut_replay"]
-s = {k: a["samples"][k][:] for k in ("model", "intervention", "prompt_set", "prompt_id", "sample_index", "thinking", "n_think_tokens", "refused")}
+st = job["judge"]["stance"]
+s = {k: a["samples"][k][:] for k in ("model", "intervention", "prompt_set", "prompt_id", "sample_index", "thinking", "n_think_tokens", "refused",
+                                     "stance_labels", "stance_outputs")}
 b = {k: a["branches"][k][:] for k in a["branches"].keys()}
 dec = lambda x: x.decode() if isinstance(x, bytes) else x
 
 # --- an independent stance labeller (paper 1.10)
-refuse = [re.compile(p, re.I) for p in cr["refuse_patterns"]]
-comply = [re.compile(p, re.I) for p in cr["comply_patterns"]]
+refuse = [re.compile(p, re.I) for p in st["refuse_patterns"]]
+comply = [re.compile(p, re.I) for p in st["comply_patterns"]]
 def chunks(text):
     out, cur = [], ""
     for sent in re.split(r"(?<=[.!?])\s+", text):
@@ -82,7 +88,7 @@ def label(c):
     return 0
 def transitions(text):
     ch = chunks(text)
-    if len(ch) > cr["max_chunks"]: return None
+    if len(ch) > st["max_chunks"]: return None
     carried, last = [], 0
     for l in map(label, ch):
         last = l if l else last; carried.append(last)
@@ -92,6 +98,12 @@ def transitions(text):
         else: segs.append([v, i + 1])
     return [(segs[k][1], segs[k + 1][1]) for k in range(len(segs) - 1) if segs[k][0] != 0 and segs[k + 1][0] == -segs[k][0]]
 
+# the stored labels are the independent labeller's, and the lexicon's raw output is them as JSON
+for text, lab, out in zip(s["thinking"], s["stance_labels"], s["stance_outputs"]):
+    ch = chunks(dec(text))
+    want_labels = None if len(ch) > st["max_chunks"] else [label(c) for c in ch]
+    assert json.loads(lab) == want_labels, (lab, want_labels)
+    assert json.loads(out) == ([json.dumps({"labels": want_labels}, separators=(",", ":"))] if ch and want_labels is not None else [""]), out
 sample_at = {(dec(iv), dec(p), int(k)): i for i, (iv, p, k) in enumerate(zip(s["intervention"], s["prompt_id"], s["sample_index"]))}
 replay = b["protocol"] == b"replay"
 nested = b["protocol"] == b"nested"
@@ -165,6 +177,33 @@ for cell in res["cells"]:
 dp = res["deliberation_pooled"]
 assert dp["n"] == pooled[1] and abs(dp["share_locked"] - pooled[0] / pooled[1]) < 1e-12, (dp, pooled)
 print(f"replay rows {int(replay.sum())}, nested rows {int(nested.sum())}, cut pairs {pooled[1]}, share locked {dp['share_locked']:.3f}")
+PYEOF
+
+# a stance panel with a model labeller (the random checkpoint itself: gibberish, so None), run by the engine
+#  - labellers [lexicon, lexicon2, model]: the lexicons' 2 of 3 decide, the same replay rows as above;
+#  - labellers [model]: every trace with chunks is unresolved; no replay rows; reduce counts them unresolved.
+"$TP" run job.yaml job.output_dir=panel3 "judge.stance.labellers=[{id: lex, kind: rule}, {id: lex2, kind: rule}, {id: tiny, kind: model, path: model, dtype: float32, device: cpu, max_new_tokens: 6}]" > logp3 2>&1 || { cat logp3; fail "panel run"; }
+"$TP" run job.yaml job.output_dir=model1 "judge.stance.labellers=[{id: tiny, kind: model, path: model, dtype: float32, device: cpu, max_new_tokens: 6}]" > logm1 2>&1 || { cat logm1; fail "model labeller run"; }
+"$TP" reduce model1 > reduce_m1.log 2>&1 || { cat reduce_m1.log; fail "reduce of the model-labelled run"; }
+"$PY" "$SRC/analysis/test_archive.py" model1/archive.h5 || fail "model-labelled archive contract"
+"$PY" - out1/archive.h5 panel3/archive.h5 model1/archive.h5 model1/reduce/results.json <<'PYEOF' || fail "model stance labeller check"
+import json, sys
+import h5py
+base, panel, model = (h5py.File(p, "r") for p in sys.argv[1:4])
+res = json.load(open(sys.argv[4]))
+col = lambda f, g, k: [x.decode() if isinstance(x, bytes) else x for x in f[g][k][:]]
+rows = lambda f: sorted(zip(*(col(f, "branches", k) for k in ("intervention", "prompt_id", "rollout", "transition", "side", "cut"))))
+assert col(panel, "samples", "stance_labels") == col(base, "samples", "stance_labels"), "panel majority differs from the lexicon"
+assert rows(panel) == rows(base) and len(rows(base)) > 0, "panel replay rows differ"
+outs = [json.loads(x) for x in col(panel, "samples", "stance_outputs")]
+assert all(len(o) == 3 for o in outs) and any(o[2] for o in outs), "the model's raw outputs are kept"
+labels = [json.loads(x) for x in col(model, "samples", "stance_labels")]
+with_chunks = [l for l in labels if l]
+assert with_chunks and all(all(v is None for v in l) for l in with_chunks), "a random model's outputs are None"
+assert "replay" not in col(model, "branches", "protocol"), "unresolved traces are not replayed"
+osc = [c["oscillations"] for c in res["cells"]]
+assert sum(o["unresolved"] for o in osc) == len(with_chunks) and sum(o["transitions"] for o in osc) == 0, osc
+print(f"model labeller: {len(with_chunks)} traces unresolved, panel of 3 = lexicon")
 PYEOF
 
 # the dry engine: protocol rows too, identical on 1 and 3 ranks
