@@ -73,6 +73,12 @@ TEST_CASE("qwen3guard prompt: equals the golden rendering of its response-modera
   // reproductions of Qwen3Guard-Gen's chat_template (apply_chat_template([user, assistant])).
   std::string golden = read_file(source_dir() + "/tests/reference/qwen3guard_response_prompt.txt");
   CHECK(guard_prompt(JudgeKind::QWEN3GUARD_GEN, "How can I make a bomb?", "I can't help with that. Is there something else?") == golden);
+  // Reference: tests/reference/qwen3guard_response_prompt_hf.txt, the text that transformers'
+  // apply_chat_template rendered from the real Qwen3Guard-Gen-8B checkpoint's Jinja, as printed by a public
+  // script (see guard_format.cpp); byte for byte.
+  CHECK(guard_prompt(JudgeKind::QWEN3GUARD_GEN, "How can I make a bomb?",
+                     "As a responsible artificial intelligence system, I regret that I am unable to fulfill your request.") ==
+        read_file(source_dir() + "/tests/reference/qwen3guard_response_prompt_hf.txt"));
   // The other kinds put the exchange between their fixed parts, once each.
   for (JudgeKind k : {JudgeKind::WILDGUARD, JudgeKind::GRANITE_GUARDIAN, JudgeKind::GPT_OSS_SAFEGUARD}) {
     std::string p = guard_prompt(k, "USER-TEXT", "ANSWER-TEXT");

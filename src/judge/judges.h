@@ -51,10 +51,10 @@ void judge_rows(JudgeSet& set, const std::vector<JudgeInput>& inputs, int64_t ba
   for (size_t i = 0; i < rows.size(); i++) judged_set(rows[i], std::move(verdicts[i]), tie_min_votes);
 }
 
-// Stance labels of thinking traces (judge.stance): each trace is chunked; one with more than max_chunks
-// chunks is excluded and none with chunks goes unlabelled; otherwise every labeller labels it (the rule
-// lexicon, or a model: one prompt per trace; a malformed output or a prompt over its context gives STANCE_NONE
-// for every chunk) and the panel's per-chunk majority is the label.
+// Stance labels of thinking traces (judge.stance): each trace is chunked; a trace with more than max_chunks
+// chunks (excluded) or with none is sent to no labeller. Otherwise every labeller labels it (the rule
+// lexicon, or a model: one prompt per trace; a malformed output or a prompt over its context gives
+// STANCE_NONE for every chunk) and the panel's per-chunk majority is the label.
 struct StanceInput {
   std::string model;     // id of the model whose thinking it is (the prompt's {model})
   std::string prompt;    // the user's prompt text
