@@ -13,7 +13,8 @@
 #    (step-down, written out here) exactly, locked / significant cells, the pooled share, oscillations.
 # Stance labels: /samples stance_labels equal the independent labeller's; a panel [lexicon, lexicon, random
 # model] labels as the lexicon (2 of 3) and replays the same cuts; the random model alone gives None labels
-# (its raw outputs kept), no replay rows, and reduce counts those traces as unresolved.
+# (its raw outputs kept), no replay rows, and reduce counts those traces as unresolved; an archive made to
+# look like schema 1.1 (no stance columns) reduces to the same oscillations through the old lexicon place.
 # The dry engine runs the same job on 1 and 3 ranks: identical archives with protocol rows.
 # usage: protocols_test.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
@@ -205,6 +206,28 @@ osc = [c["oscillations"] for c in res["cells"]]
 assert sum(o["unresolved"] for o in osc) == len(with_chunks) and sum(o["transitions"] for o in osc) == 0, osc
 print(f"model labeller: {len(with_chunks)} traces unresolved, panel of 3 = lexicon")
 PYEOF
+
+# an archive from before schema 1.2 (no stance columns, the lexicon under protocols.cut_replay): reduce labels
+# its thinking with that lexicon, and the oscillations equal the stored labels' of the same run
+cp -r out1 old1 && rm -rf old1/reduce
+"$PY" - old1/archive.h5 <<'PYEOF' || fail "making a schema 1.1 archive"
+import json, sys
+import h5py
+f = h5py.File(sys.argv[1], "r+")
+del f["samples/stance_labels"], f["samples/stance_outputs"]
+f.attrs["schema_version"] = "1.1"
+job = json.loads(f["meta/job_resolved"][()].decode())
+st = job["judge"].pop("stance")
+job["protocols"]["cut_replay"].update(refuse_patterns=st["refuse_patterns"], comply_patterns=st["comply_patterns"], max_chunks=st["max_chunks"])
+del f["meta/job_resolved"]
+f["meta/job_resolved"] = json.dumps(job)
+PYEOF
+"$TP" reduce old1 > reduce_old.log 2>&1 || { cat reduce_old.log; fail "reduce of a schema 1.1 archive"; }
+"$PY" -c "
+import json, sys
+old, new = (json.load(open(p + '/reduce/results.json')) for p in ('old1', 'out1'))
+o, n = [c['oscillations'] for c in old['cells']], [c['oscillations'] for c in new['cells']]
+sys.exit(0 if o == n and sum(x['transitions'] for x in n) > 0 else f'oscillations differ: {o} vs {n}')" || fail "schema 1.1 oscillations"
 
 # the dry engine: protocol rows too, identical on 1 and 3 ranks
 "$TP" run job.yaml job.output_dir=dry1 --dry-engine > logd1 2>&1 || { cat logd1; fail "dry run"; }
