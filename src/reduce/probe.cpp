@@ -316,22 +316,36 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
     all = {all.n + fold_m[f].n, all.sum + fold_m[f].sum, all.sum1 + fold_m[f].sum1, all.n1 + fold_m[f].n1,
            all.scatter + fold_m[f].scatter, {}};
 
+  // Each fold's fitted maps first (the PCA is most of the time), then every row projected on all folds'
+  // maps in one product xc @ [w_0 dom_0 w_1 dom_1 ...], then each fold's logistic regression.
   at::Tensor warm;  // eigenvector block carried from fold to fold
+  std::vector<int32_t> fitted;
+  std::vector<Projection> proj;
+  std::vector<at::Tensor> cols;  // [d, k + 1] float per fitted fold: w, then the difference of means
+  std::vector<double> dom_shift;  // center . dom: the difference-of-means score of raw x is xc . dom + this
   for (int32_t f = 0; f < n_folds; ++f) {
-    const int64_t lo = start[size_t(f)], hi = start[size_t(f) + 1];
     Moments tr = minus(all, fold_m[size_t(f)]);
-    if (hi == lo || tr.n1 == 0 || tr.n1 == tr.n) continue;  // NaN scores: one label in training
-    // Difference of means of the training rows, scored on raw x (x = xc + center).
-    at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);
-    at::Tensor s_dom = (at::mv(xc, dom.to(at::kFloat)).to(at::kDouble) + at::dot(center, dom)).contiguous();  // [n]
-    // Standardise + PCA + logistic regression: project every row once, fit on the other folds' rows.
-    Projection p = fit_projection(tr, opt.pca_components, opt.eig_tol, &warm);
-    at::Tensor feats = features(xc, p);  // [n, k]
+    if (start[size_t(f) + 1] == start[size_t(f)] || tr.n1 == 0 || tr.n1 == tr.n) continue;  // NaN: one label in training
+    at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);  // of the training rows
+    proj.push_back(fit_projection(tr, opt.pca_components, opt.eig_tol, &warm));
+    cols.push_back(at::cat({proj.back().w, dom.unsqueeze(1)}, 1).to(at::kFloat));
+    dom_shift.push_back(at::dot(center, dom).item<double>());
+    fitted.push_back(f);
+  }
+  if (!opt.directions) all = {};  // the scatter matrices are done with
+  fold_m.clear();
+  at::Tensor all_feats = fitted.empty() ? at::Tensor() : at::mm(xc, at::cat(cols, 1));  // [n, fitted x (k + 1)]
+  for (size_t i = 0; i < fitted.size(); ++i) {
+    const int32_t f = fitted[i];
+    const int64_t lo = start[size_t(f)], hi = start[size_t(f) + 1], kf = cols[i].size(1) - 1;
+    at::Tensor block = all_feats.narrow(1, int64_t(i) * (kf + 1), kf + 1).to(at::kDouble);
+    at::Tensor s_dom = (block.select(1, kf) + dom_shift[i]).contiguous();  // [n]
+    at::Tensor feats = block.narrow(1, 0, kf) - proj[i].offset;                     // [n, k]
     at::Tensor f_tr = at::cat({feats.narrow(0, 0, lo), feats.narrow(0, hi, int64_t(n) - hi)}).contiguous();
     std::vector<int8_t> lab_tr(lab.begin(), lab.begin() + lo);
     lab_tr.insert(lab_tr.end(), lab.begin() + hi, lab.end());
-    std::vector<double> beta = logistic_fit(f_tr.data_ptr<double>(), lab_tr.size(), size_t(f_tr.size(1)), lab_tr.data(), opt);
-    at::Tensor coef = at::from_blob(beta.data(), {f_tr.size(1)}, at::kDouble);
+    std::vector<double> beta = logistic_fit(f_tr.data_ptr<double>(), lab_tr.size(), size_t(kf), lab_tr.data(), opt);
+    at::Tensor coef = at::from_blob(beta.data(), {kf}, at::kDouble);
     at::Tensor prob = at::sigmoid(at::mv(feats, coef) + beta.back()).contiguous();  // [n]
     const double *pp = prob.data_ptr<double>(), *pd = s_dom.data_ptr<double>();
     for (size_t j = 0; j < n; ++j) {
