@@ -85,7 +85,8 @@ std::vector<double> logistic_fit(const double* x, size_t n, size_t k, const int8
   X.select(1, int64_t(k)).fill_(1.0);
   at::Tensor y = at::empty({int64_t(n)}, f64);
   double n_class[2] = {0, 0};
-  for (size_t i = 0; i < n; ++i) { y[int64_t(i)] = double(labels[i] != 0); n_class[labels[i] != 0] += 1; }
+  double* yp = y.data_ptr<double>();
+  for (size_t i = 0; i < n; ++i) { yp[i] = double(labels[i] != 0); n_class[labels[i] != 0] += 1; }
   TP_CHECK_MSG(n_class[0] > 0 && n_class[1] > 0, "logistic_fit needs both labels ({} / {})", n_class[0], n_class[1]);
   double w_class[2] = {1.0, 1.0};
   if (opt.balanced) for (int c = 0; c < 2; ++c) w_class[c] = double(n) / (2.0 * n_class[c]);
@@ -154,6 +155,13 @@ Moments minus(const Moments& a, const Moments& b) {
   return {a.n - b.n, a.sum - b.sum, a.sum1 - b.sum1, a.n1 - b.n1, a.scatter, b.scatter};
 }
 
+// State carried between one block's PCA fits: the eigenvector block that warm-starts the next fold, and
+// the correlation matrix's storage (64 MB at d = 4096), reused rather than allocated (and faulted in) per fold.
+struct EigWork {
+  at::Tensor warm;  // [d, l] float
+  at::Tensor corr;  // [d, d] float
+};
+
 // The linear map of StandardScaler + PCA(k) fitted on rows with moments m: features = xc @ w - offset.
 struct Projection {
   at::Tensor w;       // [d, k] double
@@ -220,7 +228,7 @@ at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, double tol, at::Tens
   return v.narrow(1, 0, k).to(at::kDouble);
 }
 
-Projection fit_projection(const Moments& m, int64_t k, double tol, at::Tensor* warm) {
+Projection fit_projection(const Moments& m, int64_t k, double tol, EigWork& work) {
   at::Tensor mean = m.sum / double(m.n);
   at::Tensor diag = m.scatter.diagonal().to(at::kDouble);
   if (m.scatter_sub.defined()) diag -= m.scatter_sub.diagonal().to(at::kDouble);
@@ -233,7 +241,8 @@ Projection fit_projection(const Moments& m, int64_t k, double tol, at::Tensor* w
   // The training correlation matrix (S / n - mean mean^T) / (scale scale^T), S = scatter - scatter_sub in
   // float, the rest in double, stored as float: one pass over the lower triangle (the upper is zeroed).
   const int64_t d = m.scatter.size(0);
-  at::Tensor corr = at::empty({d, d}, at::kFloat);
+  if (!work.corr.defined() || work.corr.size(0) != d) work.corr = at::empty({d, d}, at::kFloat);
+  at::Tensor& corr = work.corr;
   at::Tensor mean_c = mean.contiguous(), inv_c = inv.contiguous();
   const double *mu = mean_c.data_ptr<double>(), *iv = inv_c.data_ptr<double>(), inv_n = 1.0 / double(m.n);
   const float* s = m.scatter.data_ptr<float>();
@@ -249,7 +258,7 @@ Projection fit_projection(const Moments& m, int64_t k, double tol, at::Tensor* w
     }
     std::fill(ci + i + 1, ci + d, 0.0f);
   }
-  at::Tensor w = top_eigenvectors(corr, k, tol, warm) * inv.unsqueeze(1);
+  at::Tensor w = top_eigenvectors(corr, k, tol, &work.warm) * inv.unsqueeze(1);
   return {w, at::mv(w.t(), mean)};
 }
 
@@ -267,9 +276,9 @@ void check_k(int64_t k, size_t d) {
 // The pipeline fitted on all rows with moments m (xc: those rows, centred by center; labels in xc's
 // row order), as raw-space directions.
 ProbeDirections directions_of(const Moments& m, const at::Tensor& xc, const at::Tensor& center, const int8_t* labels,
-                              const ProbeOptions& opt, at::Tensor* warm) {
+                              const ProbeOptions& opt, EigWork& work) {
   at::Tensor dom = m.sum1 / double(m.n1) - (m.sum - m.sum1) / double(m.n - m.n1);
-  Projection p = fit_projection(m, opt.pca_components, opt.eig_tol, warm);
+  Projection p = fit_projection(m, opt.pca_components, opt.eig_tol, work);
   at::Tensor f = features(xc, p).contiguous();
   std::vector<double> beta = logistic_fit(f.data_ptr<double>(), size_t(m.n), size_t(f.size(1)), labels, opt);
   at::Tensor coef = at::from_blob(beta.data(), {f.size(1)}, at::kDouble);
@@ -302,8 +311,13 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   start[size_t(n_folds)] = int64_t(n);
   at::Tensor xr = at::from_blob(const_cast<float*>(x), {int64_t(n), int64_t(d)}, at::kFloat);
   at::Tensor center = xr.sum(0).to(at::kDouble) / double(std::max<size_t>(n, 1));
-  at::Tensor xc = xr.index_select(0, at::tensor(perm, at::kLong));
-  xc.sub_(center.to(at::kFloat));
+  at::Tensor xc = at::empty({int64_t(n), int64_t(d)}, at::kFloat), center_f = center.to(at::kFloat);
+  const float* cf = center_f.data_ptr<float>();
+  for (size_t j = 0; j < n; ++j) {  // gather and centre in one pass
+    const float* src = x + size_t(perm[j]) * d;
+    float* dst = xc.data_ptr<float>() + j * d;
+    for (size_t c = 0; c < d; ++c) dst[c] = src[c] - cf[c];
+  }
   std::vector<int8_t> lab(n);
   at::Tensor yf = at::empty({int64_t(n)}, at::kFloat);
   for (size_t j = 0; j < n; ++j) { lab[j] = labels[perm[j]] != 0; yf.data_ptr<float>()[j] = lab[j]; }
@@ -312,13 +326,18 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   std::vector<Moments> fold_m;
   for (int32_t f = 0; f < n_folds; ++f) fold_m.push_back(moments_of(slice(xc, f), slice(yf, f)));
   Moments all = fold_m[0];
-  for (size_t f = 1; f < fold_m.size(); ++f)
-    all = {all.n + fold_m[f].n, all.sum + fold_m[f].sum, all.sum1 + fold_m[f].sum1, all.n1 + fold_m[f].n1,
-           all.scatter + fold_m[f].scatter, {}};
+  all.scatter = all.scatter.clone();  // summed in place below
+  for (size_t f = 1; f < fold_m.size(); ++f) {
+    all.n += fold_m[f].n;
+    all.n1 += fold_m[f].n1;
+    all.sum = all.sum + fold_m[f].sum;
+    all.sum1 = all.sum1 + fold_m[f].sum1;
+    all.scatter.add_(fold_m[f].scatter);
+  }
 
   // Each fold's fitted maps first (the PCA is most of the time), then every row projected on all folds'
   // maps in one product xc @ [w_0 dom_0 w_1 dom_1 ...], then each fold's logistic regression.
-  at::Tensor warm;  // eigenvector block carried from fold to fold
+  EigWork work;  // eigenvector block carried from fold to fold, correlation matrix storage
   std::vector<int32_t> fitted;
   std::vector<Projection> proj;
   std::vector<at::Tensor> cols;  // [d, k + 1] float per fitted fold: w, then the difference of means
@@ -327,7 +346,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
     Moments tr = minus(all, fold_m[size_t(f)]);
     if (start[size_t(f) + 1] == start[size_t(f)] || tr.n1 == 0 || tr.n1 == tr.n) continue;  // NaN: one label in training
     at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);  // of the training rows
-    proj.push_back(fit_projection(tr, opt.pca_components, opt.eig_tol, &warm));
+    proj.push_back(fit_projection(tr, opt.pca_components, opt.eig_tol, work));
     cols.push_back(at::cat({proj.back().w, dom.unsqueeze(1)}, 1).to(at::kFloat));
     dom_shift.push_back(at::dot(center, dom).item<double>());
     fitted.push_back(f);
@@ -340,7 +359,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
     const int64_t lo = start[size_t(f)], hi = start[size_t(f) + 1], kf = cols[i].size(1) - 1;
     at::Tensor block = all_feats.narrow(1, int64_t(i) * (kf + 1), kf + 1).to(at::kDouble);
     at::Tensor s_dom = (block.select(1, kf) + dom_shift[i]).contiguous();  // [n]
-    at::Tensor feats = block.narrow(1, 0, kf) - proj[i].offset;                     // [n, k]
+    at::Tensor feats = block.narrow(1, 0, kf).sub_(proj[i].offset);                 // [n, k]
     at::Tensor f_tr = at::cat({feats.narrow(0, 0, lo), feats.narrow(0, hi, int64_t(n) - hi)}).contiguous();
     std::vector<int8_t> lab_tr(lab.begin(), lab.begin() + lo);
     lab_tr.insert(lab_tr.end(), lab.begin() + hi, lab.end());
@@ -355,7 +374,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
       if (int64_t(j) >= lo && int64_t(j) < hi) { out.prob[row] = pp[j]; out.dom_score[row] = pd[j]; }
     }
   }
-  if (opt.directions && all.n1 > 0 && all.n1 < all.n) out.directions = directions_of(all, xc, center, lab.data(), opt, &warm);
+  if (opt.directions && all.n1 > 0 && all.n1 < all.n) out.directions = directions_of(all, xc, center, lab.data(), opt, work);
   return out;
 }
 
@@ -369,7 +388,8 @@ ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_
   for (size_t i = 0; i < n; ++i) yf.data_ptr<float>()[i] = labels[i] != 0;
   Moments m = moments_of(xc, yf);
   TP_CHECK_MSG(m.n1 > 0 && m.n1 < m.n, "probe_directions needs both labels");
-  return directions_of(m, xc, center, labels, opt, nullptr);
+  EigWork work;
+  return directions_of(m, xc, center, labels, opt, work);
 }
 
 }  // namespace tp
