@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < n; ++i) { groups[size_t(pool[i])].push_back(uint32_t(i)); groups[2].push_back(uint32_t(i)); }
   const char* group_name[3] = {"harmful", "benign", "pooled"};
   ProbeOptions opt;  // the paper's defaults: k = 100, C = 0.03, balanced
+  ProbeScratch scratch;  // the probe's buffers, reused from layer to layer
   double t_read = 0;
   for (size_t il = 0; il < n_layer; ++il) {
     auto tr0 = std::chrono::steady_clock::now();
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
     H5_OK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr));
     H5_OK(H5Dread(acts, H5T_NATIVE_FLOAT, mspace, space, H5P_DEFAULT, x.data()));
     t_read += std::chrono::duration<double>(std::chrono::steady_clock::now() - tr0).count();
-    ProbeOof oof = probe_oof(x.data(), n, d, label.data(), fold.data(), 5, opt);
+    ProbeOof oof = probe_oof(x.data(), n, d, label.data(), fold.data(), 5, opt, &scratch);
     std::printf("{\"layer\": %zu", il);
     for (size_t g = 0; g < 3; ++g) {
       std::vector<double> s, s_dom;

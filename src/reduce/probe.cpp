@@ -132,8 +132,9 @@ struct Moments {
   at::Tensor scatter_sub;  // undefined, or [d, d] float: minus() leaves the difference to the correlation pass
 };
 
-// Moments of rows xf [m, d] (centred) with labels y [m] as float 0/1.
-Moments moments_of(const at::Tensor& xf, const at::Tensor& y) {
+// Moments of rows xf [m, d] (centred) with labels y [m] as float 0/1; the scatter goes to `scatter`
+// [d, d], whose other triangle must be zero (ssyrk never writes it, so a reused buffer stays so).
+Moments moments_of(const at::Tensor& xf, const at::Tensor& y, const at::Tensor& scatter) {
   Moments m;
   m.n = xf.size(0);
   m.n1 = int64_t(y.sum().item<double>());
@@ -142,7 +143,8 @@ Moments moments_of(const at::Tensor& xf, const at::Tensor& y) {
   // X^T X as a symmetric rank-m update (BLAS ssyrk, half the flops of a full product). Only the lower
   // triangle (row-major) is filled: every later use reads that triangle (ssymm, eigh's default).
   const int64_t d = xf.size(1);
-  m.scatter = at::zeros({d, d}, at::kFloat);
+  TP_CHECK(scatter.size(0) == d && scatter.size(1) == d && scatter.is_contiguous());
+  m.scatter = scatter;
   at::Tensor xs = xf.contiguous();
   const int n_ = int(d), k_ = int(m.n), ld = int(d);
   const float one = 1.0f, zero = 0.0f;
@@ -161,6 +163,25 @@ struct EigWork {
   at::Tensor warm;  // [d, l] float
   at::Tensor corr;  // [d, d] float
 };
+
+}  // namespace
+
+struct ProbeScratch::Buffers {
+  std::vector<at::Tensor> slots;
+};
+
+namespace {
+
+// A float tensor of this shape: scratch slot i when it has that shape (its old contents kept), else a new
+// zero-filled one, stored in slot i when there is a scratch.
+at::Tensor scratch_tensor(ProbeScratch* scratch, size_t i, at::IntArrayRef shape) {
+  if (!scratch) return at::zeros(shape, at::kFloat);
+  if (!scratch->buffers) scratch->buffers = std::make_shared<ProbeScratch::Buffers>();
+  std::vector<at::Tensor>& slots = scratch->buffers->slots;
+  if (slots.size() <= i) slots.resize(i + 1);
+  if (!slots[i].defined() || slots[i].sizes() != shape) slots[i] = at::zeros(shape, at::kFloat);
+  return slots[i];
+}
 
 // The linear map of StandardScaler + PCA(k) fitted on rows with moments m: features = xc @ w - offset.
 struct Projection {
@@ -294,7 +315,7 @@ ProbeDirections directions_of(const Moments& m, const at::Tensor& xc, const at::
 }  // namespace
 
 ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
-                   int32_t n_folds, const ProbeOptions& opt) {
+                   int32_t n_folds, const ProbeOptions& opt, ProbeScratch* scratch) {
   check_k(opt.pca_components, d);
   const double NaN = std::numeric_limits<double>::quiet_NaN();
   ProbeOof out{std::vector<double>(n, NaN), std::vector<double>(n, NaN),
@@ -311,7 +332,9 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   start[size_t(n_folds)] = int64_t(n);
   at::Tensor xr = at::from_blob(const_cast<float*>(x), {int64_t(n), int64_t(d)}, at::kFloat);
   at::Tensor center = xr.sum(0).to(at::kDouble) / double(std::max<size_t>(n, 1));
-  at::Tensor xc = at::empty({int64_t(n), int64_t(d)}, at::kFloat), center_f = center.to(at::kFloat);
+  // Scratch slots: 0 the fold-ordered copy, 1 the correlation matrix, 2 all rows' scatter, 3.. the folds'.
+  const int64_t dd = int64_t(d);
+  at::Tensor xc = scratch_tensor(scratch, 0, {int64_t(n), dd}), center_f = center.to(at::kFloat);
   const float* cf = center_f.data_ptr<float>();
   for (size_t j = 0; j < n; ++j) {  // gather and centre in one pass
     const float* src = x + size_t(perm[j]) * d;
@@ -324,9 +347,10 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   auto slice = [&](const at::Tensor& t, int32_t f) { return t.narrow(0, start[size_t(f)], start[size_t(f) + 1] - start[size_t(f)]); };
 
   std::vector<Moments> fold_m;
-  for (int32_t f = 0; f < n_folds; ++f) fold_m.push_back(moments_of(slice(xc, f), slice(yf, f)));
+  for (int32_t f = 0; f < n_folds; ++f)
+    fold_m.push_back(moments_of(slice(xc, f), slice(yf, f), scratch_tensor(scratch, 3 + size_t(f), {dd, dd})));
   Moments all = fold_m[0];
-  all.scatter = all.scatter.clone();  // summed in place below
+  all.scatter = scratch_tensor(scratch, 2, {dd, dd}).copy_(all.scatter);  // summed in place below
   for (size_t f = 1; f < fold_m.size(); ++f) {
     all.n += fold_m[f].n;
     all.n1 += fold_m[f].n1;
@@ -338,6 +362,7 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   // Each fold's fitted maps first (the PCA is most of the time), then every row projected on all folds'
   // maps in one product xc @ [w_0 dom_0 w_1 dom_1 ...], then each fold's logistic regression.
   EigWork work;  // eigenvector block carried from fold to fold, correlation matrix storage
+  if (opt.pca_components > 0) work.corr = scratch_tensor(scratch, 1, {dd, dd});
   std::vector<int32_t> fitted;
   std::vector<Projection> proj;
   std::vector<at::Tensor> cols;  // [d, k + 1] float per fitted fold: w, then the difference of means
@@ -386,7 +411,7 @@ ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_
   at::Tensor xc = xr - center.to(at::kFloat);
   at::Tensor yf = at::empty({int64_t(n)}, at::kFloat);
   for (size_t i = 0; i < n; ++i) yf.data_ptr<float>()[i] = labels[i] != 0;
-  Moments m = moments_of(xc, yf);
+  Moments m = moments_of(xc, yf, at::zeros({int64_t(d), int64_t(d)}, at::kFloat));
   TP_CHECK_MSG(m.n1 > 0 && m.n1 < m.n, "probe_directions needs both labels");
   EigWork work;
   return directions_of(m, xc, center, labels, opt, work);
