@@ -21,6 +21,12 @@
 
 using namespace tp;
 
+static double cpu_seconds() {  // user + system, this process
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 #define H5_OK(x) TP_CHECK_MSG((x) >= 0, "HDF5 call failed: {}", #x)
 
 template <class T>
@@ -89,7 +95,7 @@ int main(int argc, char** argv) {
       std::printf(", \"%s\": {\"auroc\": %.6f, \"lo\": %.4f, \"hi\": %.4f, \"bacc\": %.4f, \"dom_auroc\": %.6f}",
                   group_name[g], auc, ci.lo, ci.hi, bacc, auroc(s_dom.data(), y.data(), s.size()));
     }
-    std::printf("}\n");
+    std::printf(", \"cpu_seconds\": %.2f}\n", cpu_seconds());  // cumulative, since the process started
     std::fflush(stdout);
   }
   H5Sclose(mspace);
@@ -97,9 +103,9 @@ int main(int argc, char** argv) {
   H5Dclose(acts);
   H5Fclose(file);
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = cpu_seconds();
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  const double cpu = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
   std::printf("{\"summary\": \"thinkprobe\", \"seconds\": %.2f, \"cpu_seconds\": %.2f, \"read_seconds\": %.2f, \"peak_rss_mb\": %.0f, "
               "\"n\": %zu, \"d\": %zu, \"layers\": %zu}\n", total, cpu, t_read, ru.ru_maxrss / 1024.0, n, d, n_layer);
   return 0;
