@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   const char* group_name[3] = {"harmful", "benign", "pooled"};
   ProbeOptions opt;  // the paper's defaults: k = 100, C = 0.03, balanced
   ProbeScratch scratch;  // the probe's buffers, reused from layer to layer
+  keep_freed_memory();   // as `thinkprobe reduce` does
   double t_read = 0;
   for (size_t il = 0; il < n_layer; ++il) {
     auto tr0 = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 #include "reduce/probe.h"
 
 #include <ATen/ATen.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <array>
@@ -406,6 +407,11 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   }
   if (opt.directions && all.n1 > 0 && all.n1 < all.n) out.directions = directions_of(all, xc, center, lab.data(), opt, work);
   return out;
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);  // blocks up to 1 GB from the heap, not mmap (which munmap frees)
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);  // and the heap's free top kept up to 1 GB
 }
 
 ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_t* labels,

@@ -244,6 +244,7 @@ json reduce_settings_json(const ReduceSpec& spec) {
 
 json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode,
                     std::vector<NamedVector>* directions, int rank, int size) {
+  keep_freed_memory();  // the probes' per-layer temporaries are reused, not faulted in again
   Hid file = archive_file_open(archive_path, "archive");
   SampleTable t = read_sample_table(file, archive_path);
   // Every label below is the majority of the stored votes under this reduce's tie rule (not the run's).
