@@ -150,6 +150,7 @@ Moments moments_of(const at::Tensor& xf, const at::Tensor& y, const at::Tensor& 
   const int n_ = int(d), k_ = int(m.n), ld = int(d);
   const float one = 1.0f, zero = 0.0f;
   if (k_ > 0) ssyrk_("U", "N", &n_, &k_, &one, xs.data_ptr<float>(), &ld, &zero, m.scatter.data_ptr<float>(), &ld);
+  else m.scatter.zero_();  // a reused buffer holds the previous block's
   return m;
 }
 
