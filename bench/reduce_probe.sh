@@ -26,5 +26,12 @@ print(f"speedup {sk[-1]['seconds'] / tp[-1]['seconds']:.2f}x wall, {sk[-1]['cpu_
       f"(thinkprobe {tp[-1]['seconds']} s, {tp[-1]['cpu_seconds']} s CPU, "
       f"{tp[-1]['peak_rss_mb']} MB peak; sklearn {sk[-1]['seconds']} s, {sk[-1]['cpu_seconds']} s CPU, {sk[-1]['peak_rss_mb']} MB peak); "
       f"largest AUROC difference {worst:.2e}")
+# Layers after the first cost the same (streamed, nothing carried over): with two or more layers, the
+# per-layer CPU cost beyond the first layer, and the totals projected to the issue's 36 layers from it.
+if len(tp) > 2:
+    step = lambda r: (r[-2]["cpu_seconds"] - r[0]["cpu_seconds"]) / (len(r) - 2)
+    proj = lambda r: r[0]["cpu_seconds"] + 35 * step(r) + (r[-1]["cpu_seconds"] - r[-2]["cpu_seconds"])
+    print(f"per further layer: thinkprobe {step(tp):.2f} s CPU, sklearn {step(sk):.2f} s CPU, {step(sk) / step(tp):.2f}x; "
+          f"36 layers projected: thinkprobe {proj(tp):.0f} s, sklearn {proj(sk):.0f} s CPU, {proj(sk) / proj(tp):.2f}x")
 PY
 rm -rf "$(dirname "$data")"

@@ -58,6 +58,8 @@ for il in range(n_layer):
         lo, hi = np.percentile(boots, [2.5, 97.5])
         row[name] = {"auroc": roc_auc_score(y, s), "lo": lo, "hi": hi, "bacc": youden_bacc(y, s, fold[idx]),
                      "dom_auroc": roc_auc_score(y, dom[idx])}
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    row["cpu_seconds"] = round(ru.ru_utime + ru.ru_stime, 2)  # cumulative, since the process started
     print(json.dumps(row), flush=True)
 ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"summary": "sklearn", "svd_solver": solver, "seconds": round(time.time() - t0, 2),

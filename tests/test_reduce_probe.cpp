@@ -131,6 +131,36 @@ TEST_CASE("probe_oof: recovers a planted signal, chance on shuffled labels, NaN 
   CHECK_THROWS_AS(probe_oof(p.x.data(), p.n, p.d, p.y.data(), folds.data(), 5, opt), Error);
 }
 
+TEST_CASE("probe_oof: a scratch reused from block to block gives the same scores as none", "[reduce][probe]") {
+  // Reference: the same calls without a scratch. d = 600 takes the subspace-iteration path; the second
+  // block leaves fold 4 empty, so its reused scatter buffer still holds the first block's fold 4.
+  Planted a = planted(1000, 600, 250, 3.0, 7), b = planted(1000, 600, 250, 3.0, 8);
+  auto folds_a = grouped_stratified_folds(a.y.data(), a.prompt.data(), a.n, 5, 42);
+  auto folds_b = grouped_stratified_folds(b.y.data(), b.prompt.data(), b.n, 4, 42);
+  ProbeOptions opt;
+  opt.pca_components = 20;
+  opt.directions = true;
+  ProbeScratch scratch;
+  auto same = [](const std::vector<double>& u, const std::vector<double>& v) {
+    REQUIRE(u.size() == v.size());
+    for (size_t i = 0; i < u.size(); ++i)
+      if (!(u[i] == v[i] || (std::isnan(u[i]) && std::isnan(v[i])))) return false;
+    return true;
+  };
+  for (int round = 0; round < 2; ++round) {
+    const Planted& p = round == 0 ? a : b;
+    const auto& folds = round == 0 ? folds_a : folds_b;
+    ProbeOof fresh = probe_oof(p.x.data(), p.n, p.d, p.y.data(), folds.data(), 5, opt);
+    ProbeOof reused = probe_oof(p.x.data(), p.n, p.d, p.y.data(), folds.data(), 5, opt, &scratch);
+    INFO("block " << round);
+    CHECK(auroc(fresh.prob.data(), p.y.data(), p.n) > 0.8);  // a real fit, not a degenerate one
+    CHECK(same(fresh.prob, reused.prob));
+    CHECK(same(fresh.dom_score, reused.dom_score));
+    CHECK(same(fresh.fit_prob, reused.fit_prob));
+    CHECK(fresh.directions.probe == reused.directions.probe);
+  }
+}
+
 TEST_CASE("probe_directions: raw-space logits equal the pipeline's; full PCA is a rotation", "[reduce][probe]") {
   Planted p = planted(400, 8, 400, 1.0, 9);
   ProbeOptions none, full;

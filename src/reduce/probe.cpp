@@ -7,6 +7,7 @@
 #include "reduce/probe.h"
 
 #include <ATen/ATen.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <array>
@@ -85,7 +86,8 @@ std::vector<double> logistic_fit(const double* x, size_t n, size_t k, const int8
   X.select(1, int64_t(k)).fill_(1.0);
   at::Tensor y = at::empty({int64_t(n)}, f64);
   double n_class[2] = {0, 0};
-  for (size_t i = 0; i < n; ++i) { y[int64_t(i)] = double(labels[i] != 0); n_class[labels[i] != 0] += 1; }
+  double* yp = y.data_ptr<double>();
+  for (size_t i = 0; i < n; ++i) { yp[i] = double(labels[i] != 0); n_class[labels[i] != 0] += 1; }
   TP_CHECK_MSG(n_class[0] > 0 && n_class[1] > 0, "logistic_fit needs both labels ({} / {})", n_class[0], n_class[1]);
   double w_class[2] = {1.0, 1.0};
   if (opt.balanced) for (int c = 0; c < 2; ++c) w_class[c] = double(n) / (2.0 * n_class[c]);
@@ -131,8 +133,9 @@ struct Moments {
   at::Tensor scatter_sub;  // undefined, or [d, d] float: minus() leaves the difference to the correlation pass
 };
 
-// Moments of rows xf [m, d] (centred) with labels y [m] as float 0/1.
-Moments moments_of(const at::Tensor& xf, const at::Tensor& y) {
+// Moments of rows xf [m, d] (centred) with labels y [m] as float 0/1; the scatter goes to `scatter`
+// [d, d], whose other triangle must be zero (ssyrk never writes it, so a reused buffer stays so).
+Moments moments_of(const at::Tensor& xf, const at::Tensor& y, const at::Tensor& scatter) {
   Moments m;
   m.n = xf.size(0);
   m.n1 = int64_t(y.sum().item<double>());
@@ -141,17 +144,45 @@ Moments moments_of(const at::Tensor& xf, const at::Tensor& y) {
   // X^T X as a symmetric rank-m update (BLAS ssyrk, half the flops of a full product). Only the lower
   // triangle (row-major) is filled: every later use reads that triangle (ssymm, eigh's default).
   const int64_t d = xf.size(1);
-  m.scatter = at::zeros({d, d}, at::kFloat);
+  TP_CHECK(scatter.size(0) == d && scatter.size(1) == d && scatter.is_contiguous());
+  m.scatter = scatter;
   at::Tensor xs = xf.contiguous();
   const int n_ = int(d), k_ = int(m.n), ld = int(d);
   const float one = 1.0f, zero = 0.0f;
   if (k_ > 0) ssyrk_("U", "N", &n_, &k_, &one, xs.data_ptr<float>(), &ld, &zero, m.scatter.data_ptr<float>(), &ld);
+  else m.scatter.zero_();  // a reused buffer holds the previous block's
   return m;
 }
 
 Moments minus(const Moments& a, const Moments& b) {
   TP_CHECK(!a.scatter_sub.defined() && !b.scatter_sub.defined());
   return {a.n - b.n, a.sum - b.sum, a.sum1 - b.sum1, a.n1 - b.n1, a.scatter, b.scatter};
+}
+
+// State carried between one block's PCA fits: the eigenvector block that warm-starts the next fold, and
+// the correlation matrix's storage (64 MB at d = 4096), reused rather than allocated (and faulted in) per fold.
+struct EigWork {
+  at::Tensor warm;  // [d, l] float
+  at::Tensor corr;  // [d, d] float
+};
+
+}  // namespace
+
+struct ProbeScratch::Buffers {
+  std::vector<at::Tensor> slots;
+};
+
+namespace {
+
+// A float tensor of this shape: scratch slot i when it has that shape (its old contents kept), else a new
+// zero-filled one, stored in slot i when there is a scratch.
+at::Tensor scratch_tensor(ProbeScratch* scratch, size_t i, at::IntArrayRef shape) {
+  if (!scratch) return at::zeros(shape, at::kFloat);
+  if (!scratch->buffers) scratch->buffers = std::make_shared<ProbeScratch::Buffers>();
+  std::vector<at::Tensor>& slots = scratch->buffers->slots;
+  if (slots.size() <= i) slots.resize(i + 1);
+  if (!slots[i].defined() || slots[i].sizes() != shape) slots[i] = at::zeros(shape, at::kFloat);
+  return slots[i];
 }
 
 // The linear map of StandardScaler + PCA(k) fitted on rows with moments m: features = xc @ w - offset.
@@ -204,12 +235,17 @@ at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, double tol, at::Tens
     const double r = resid.max().item<double>() / theta[0].item<double>();
     if (r <= tol || r > 0.9 * last) break;  // converged, or at the float rounding floor
     last = r;
-    // Next block: a degree-3 Chebyshev filter of A on the unwanted interval [0, theta_l] applied to the
-    // Ritz vectors (A v is at hand, so two more products): it grows eigenvalue 1.6 theta_l ~36 times
-    // against the plain iteration's (1.6)^3 = 4 for the same three products.
+    // Next block: a Chebyshev filter T_m((A - e) / e) on the unwanted interval [0, theta_l] applied to the
+    // Ritz vectors (A v is at hand, so m - 1 more products). Against that interval it grows the slowest
+    // wanted eigenvalue, theta_k = (1 + x) e, T_m(x) times: for theta_k = 1.6 theta_l, T_3 = 36 against the
+    // plain iteration's (1.6)^3 = 4 for the same three products. m is 3 (higher degrees lose the wanted
+    // directions to float rounding next to the top eigenvalues, ~100x larger), or the lowest degree whose
+    // T_1 = x or T_2 = 2x^2 - 1 already takes the residual to tol: a cheaper last step.
     const double e = std::max(theta[l - 1].item<double>(), 1e-4 * theta[0].item<double>()) / 2;
+    const double x = theta[k - 1].item<double>() / e - 1;
+    const int degree = r <= tol * x ? 1 : r <= tol * (2 * x * x - 1) ? 2 : 3;
     at::Tensor t0 = v, t1 = (av - v * float(e)) * float(1 / e);
-    for (int j = 2; j <= 3; ++j) {
+    for (int j = 2; j <= degree; ++j) {
       at::Tensor t2 = (sym_mm(a, t1) - t1 * float(e)) * float(2 / e) - t0;
       t0 = t1;
       t1 = t2;
@@ -220,7 +256,7 @@ at::Tensor top_eigenvectors(const at::Tensor& a, int64_t k, double tol, at::Tens
   return v.narrow(1, 0, k).to(at::kDouble);
 }
 
-Projection fit_projection(const Moments& m, int64_t k, double tol, at::Tensor* warm) {
+Projection fit_projection(const Moments& m, int64_t k, double tol, EigWork& work) {
   at::Tensor mean = m.sum / double(m.n);
   at::Tensor diag = m.scatter.diagonal().to(at::kDouble);
   if (m.scatter_sub.defined()) diag -= m.scatter_sub.diagonal().to(at::kDouble);
@@ -233,7 +269,8 @@ Projection fit_projection(const Moments& m, int64_t k, double tol, at::Tensor* w
   // The training correlation matrix (S / n - mean mean^T) / (scale scale^T), S = scatter - scatter_sub in
   // float, the rest in double, stored as float: one pass over the lower triangle (the upper is zeroed).
   const int64_t d = m.scatter.size(0);
-  at::Tensor corr = at::empty({d, d}, at::kFloat);
+  if (!work.corr.defined() || work.corr.size(0) != d) work.corr = at::empty({d, d}, at::kFloat);
+  at::Tensor& corr = work.corr;
   at::Tensor mean_c = mean.contiguous(), inv_c = inv.contiguous();
   const double *mu = mean_c.data_ptr<double>(), *iv = inv_c.data_ptr<double>(), inv_n = 1.0 / double(m.n);
   const float* s = m.scatter.data_ptr<float>();
@@ -249,7 +286,7 @@ Projection fit_projection(const Moments& m, int64_t k, double tol, at::Tensor* w
     }
     std::fill(ci + i + 1, ci + d, 0.0f);
   }
-  at::Tensor w = top_eigenvectors(corr, k, tol, warm) * inv.unsqueeze(1);
+  at::Tensor w = top_eigenvectors(corr, k, tol, &work.warm) * inv.unsqueeze(1);
   return {w, at::mv(w.t(), mean)};
 }
 
@@ -267,9 +304,9 @@ void check_k(int64_t k, size_t d) {
 // The pipeline fitted on all rows with moments m (xc: those rows, centred by center; labels in xc's
 // row order), as raw-space directions.
 ProbeDirections directions_of(const Moments& m, const at::Tensor& xc, const at::Tensor& center, const int8_t* labels,
-                              const ProbeOptions& opt, at::Tensor* warm) {
+                              const ProbeOptions& opt, EigWork& work) {
   at::Tensor dom = m.sum1 / double(m.n1) - (m.sum - m.sum1) / double(m.n - m.n1);
-  Projection p = fit_projection(m, opt.pca_components, opt.eig_tol, warm);
+  Projection p = fit_projection(m, opt.pca_components, opt.eig_tol, work);
   at::Tensor f = features(xc, p).contiguous();
   std::vector<double> beta = logistic_fit(f.data_ptr<double>(), size_t(m.n), size_t(f.size(1)), labels, opt);
   at::Tensor coef = at::from_blob(beta.data(), {f.size(1)}, at::kDouble);
@@ -285,7 +322,7 @@ ProbeDirections directions_of(const Moments& m, const at::Tensor& xc, const at::
 }  // namespace
 
 ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, const int32_t* folds,
-                   int32_t n_folds, const ProbeOptions& opt) {
+                   int32_t n_folds, const ProbeOptions& opt, ProbeScratch* scratch) {
   check_k(opt.pca_components, d);
   const double NaN = std::numeric_limits<double>::quiet_NaN();
   ProbeOof out{std::vector<double>(n, NaN), std::vector<double>(n, NaN),
@@ -302,36 +339,64 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
   start[size_t(n_folds)] = int64_t(n);
   at::Tensor xr = at::from_blob(const_cast<float*>(x), {int64_t(n), int64_t(d)}, at::kFloat);
   at::Tensor center = xr.sum(0).to(at::kDouble) / double(std::max<size_t>(n, 1));
-  at::Tensor xc = xr.index_select(0, at::tensor(perm, at::kLong));
-  xc.sub_(center.to(at::kFloat));
+  // Scratch slots: 0 the fold-ordered copy, 1 the correlation matrix, 2 all rows' scatter, 3.. the folds'.
+  const int64_t dd = int64_t(d);
+  at::Tensor xc = scratch_tensor(scratch, 0, {int64_t(n), dd}), center_f = center.to(at::kFloat);
+  const float* cf = center_f.data_ptr<float>();
+  for (size_t j = 0; j < n; ++j) {  // gather and centre in one pass
+    const float* src = x + size_t(perm[j]) * d;
+    float* dst = xc.data_ptr<float>() + j * d;
+    for (size_t c = 0; c < d; ++c) dst[c] = src[c] - cf[c];
+  }
   std::vector<int8_t> lab(n);
   at::Tensor yf = at::empty({int64_t(n)}, at::kFloat);
   for (size_t j = 0; j < n; ++j) { lab[j] = labels[perm[j]] != 0; yf.data_ptr<float>()[j] = lab[j]; }
   auto slice = [&](const at::Tensor& t, int32_t f) { return t.narrow(0, start[size_t(f)], start[size_t(f) + 1] - start[size_t(f)]); };
 
   std::vector<Moments> fold_m;
-  for (int32_t f = 0; f < n_folds; ++f) fold_m.push_back(moments_of(slice(xc, f), slice(yf, f)));
+  for (int32_t f = 0; f < n_folds; ++f)
+    fold_m.push_back(moments_of(slice(xc, f), slice(yf, f), scratch_tensor(scratch, 3 + size_t(f), {dd, dd})));
   Moments all = fold_m[0];
-  for (size_t f = 1; f < fold_m.size(); ++f)
-    all = {all.n + fold_m[f].n, all.sum + fold_m[f].sum, all.sum1 + fold_m[f].sum1, all.n1 + fold_m[f].n1,
-           all.scatter + fold_m[f].scatter, {}};
+  all.scatter = scratch_tensor(scratch, 2, {dd, dd}).copy_(all.scatter);  // summed in place below
+  for (size_t f = 1; f < fold_m.size(); ++f) {
+    all.n += fold_m[f].n;
+    all.n1 += fold_m[f].n1;
+    all.sum = all.sum + fold_m[f].sum;
+    all.sum1 = all.sum1 + fold_m[f].sum1;
+    all.scatter.add_(fold_m[f].scatter);
+  }
 
-  at::Tensor warm;  // eigenvector block carried from fold to fold
+  // Each fold's fitted maps first (the PCA is most of the time), then every row projected on all folds'
+  // maps in one product xc @ [w_0 dom_0 w_1 dom_1 ...], then each fold's logistic regression.
+  EigWork work;  // eigenvector block carried from fold to fold, correlation matrix storage
+  if (opt.pca_components > 0) work.corr = scratch_tensor(scratch, 1, {dd, dd});
+  std::vector<int32_t> fitted;
+  std::vector<Projection> proj;
+  std::vector<at::Tensor> cols;  // [d, k + 1] float per fitted fold: w, then the difference of means
+  std::vector<double> dom_shift;  // center . dom: the difference-of-means score of raw x is xc . dom + this
   for (int32_t f = 0; f < n_folds; ++f) {
-    const int64_t lo = start[size_t(f)], hi = start[size_t(f) + 1];
     Moments tr = minus(all, fold_m[size_t(f)]);
-    if (hi == lo || tr.n1 == 0 || tr.n1 == tr.n) continue;  // NaN scores: one label in training
-    // Difference of means of the training rows, scored on raw x (x = xc + center).
-    at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);
-    at::Tensor s_dom = (at::mv(xc, dom.to(at::kFloat)).to(at::kDouble) + at::dot(center, dom)).contiguous();  // [n]
-    // Standardise + PCA + logistic regression: project every row once, fit on the other folds' rows.
-    Projection p = fit_projection(tr, opt.pca_components, opt.eig_tol, &warm);
-    at::Tensor feats = features(xc, p);  // [n, k]
+    if (start[size_t(f) + 1] == start[size_t(f)] || tr.n1 == 0 || tr.n1 == tr.n) continue;  // NaN: one label in training
+    at::Tensor dom = tr.sum1 / double(tr.n1) - (tr.sum - tr.sum1) / double(tr.n - tr.n1);  // of the training rows
+    proj.push_back(fit_projection(tr, opt.pca_components, opt.eig_tol, work));
+    cols.push_back(at::cat({proj.back().w, dom.unsqueeze(1)}, 1).to(at::kFloat));
+    dom_shift.push_back(at::dot(center, dom).item<double>());
+    fitted.push_back(f);
+  }
+  if (!opt.directions) all = {};  // the scatter matrices are done with
+  fold_m.clear();
+  at::Tensor all_feats = fitted.empty() ? at::Tensor() : at::mm(xc, at::cat(cols, 1));  // [n, fitted x (k + 1)]
+  for (size_t i = 0; i < fitted.size(); ++i) {
+    const int32_t f = fitted[i];
+    const int64_t lo = start[size_t(f)], hi = start[size_t(f) + 1], kf = cols[i].size(1) - 1;
+    at::Tensor block = all_feats.narrow(1, int64_t(i) * (kf + 1), kf + 1).to(at::kDouble);
+    at::Tensor s_dom = (block.select(1, kf) + dom_shift[i]).contiguous();  // [n]
+    at::Tensor feats = block.narrow(1, 0, kf).sub_(proj[i].offset);                 // [n, k]
     at::Tensor f_tr = at::cat({feats.narrow(0, 0, lo), feats.narrow(0, hi, int64_t(n) - hi)}).contiguous();
     std::vector<int8_t> lab_tr(lab.begin(), lab.begin() + lo);
     lab_tr.insert(lab_tr.end(), lab.begin() + hi, lab.end());
-    std::vector<double> beta = logistic_fit(f_tr.data_ptr<double>(), lab_tr.size(), size_t(f_tr.size(1)), lab_tr.data(), opt);
-    at::Tensor coef = at::from_blob(beta.data(), {f_tr.size(1)}, at::kDouble);
+    std::vector<double> beta = logistic_fit(f_tr.data_ptr<double>(), lab_tr.size(), size_t(kf), lab_tr.data(), opt);
+    at::Tensor coef = at::from_blob(beta.data(), {kf}, at::kDouble);
     at::Tensor prob = at::sigmoid(at::mv(feats, coef) + beta.back()).contiguous();  // [n]
     const double *pp = prob.data_ptr<double>(), *pd = s_dom.data_ptr<double>();
     for (size_t j = 0; j < n; ++j) {
@@ -341,8 +406,13 @@ ProbeOof probe_oof(const float* x, size_t n, size_t d, const int8_t* labels, con
       if (int64_t(j) >= lo && int64_t(j) < hi) { out.prob[row] = pp[j]; out.dom_score[row] = pd[j]; }
     }
   }
-  if (opt.directions && all.n1 > 0 && all.n1 < all.n) out.directions = directions_of(all, xc, center, lab.data(), opt, &warm);
+  if (opt.directions && all.n1 > 0 && all.n1 < all.n) out.directions = directions_of(all, xc, center, lab.data(), opt, work);
   return out;
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);  // blocks up to 1 GB from the heap, not mmap (which munmap frees)
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);  // and the heap's free top kept up to 1 GB
 }
 
 ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_t* labels,
@@ -353,9 +423,10 @@ ProbeDirections probe_directions(const float* x, size_t n, size_t d, const int8_
   at::Tensor xc = xr - center.to(at::kFloat);
   at::Tensor yf = at::empty({int64_t(n)}, at::kFloat);
   for (size_t i = 0; i < n; ++i) yf.data_ptr<float>()[i] = labels[i] != 0;
-  Moments m = moments_of(xc, yf);
+  Moments m = moments_of(xc, yf, at::zeros({int64_t(d), int64_t(d)}, at::kFloat));
   TP_CHECK_MSG(m.n1 > 0 && m.n1 < m.n, "probe_directions needs both labels");
-  return directions_of(m, xc, center, labels, opt, nullptr);
+  EigWork work;
+  return directions_of(m, xc, center, labels, opt, work);
 }
 
 }  // namespace tp

@@ -140,9 +140,10 @@ void probe_position(hid_t file, const SampleTable& t, Cell& c, const ActGroup& g
   opt.c = spec.c;
   opt.balanced = spec.class_weight == "balanced";
   opt.directions = directions != nullptr;
+  ProbeScratch scratch;  // reused from layer to layer
   for (size_t slot = 0; slot < g.layers.size(); slot++) {
     std::vector<float> x = read_layer_rows(file, g, slot, act);
-    ProbeOof oof = probe_oof(x.data(), n, g.hidden, labels.data(), folds.data(), k, opt);
+    ProbeOof oof = probe_oof(x.data(), n, g.hidden, labels.data(), folds.data(), k, opt, &scratch);
     if (directions && !oof.directions.dom.empty())
       cj["directions"].push_back(directions_entry(c, g.position, g.layers[slot], oof.directions, *directions));
     for (const char* group : {"harmful", "benign", "pooled"}) {
@@ -243,6 +244,7 @@ json reduce_settings_json(const ReduceSpec& spec) {
 
 json reduce_archive(const std::string& archive_path, const ReduceSpec& spec, const std::string& span_mode,
                     std::vector<NamedVector>* directions, int rank, int size) {
+  keep_freed_memory();  // the probes' per-layer temporaries are reused, not faulted in again
   Hid file = archive_file_open(archive_path, "archive");
   SampleTable t = read_sample_table(file, archive_path);
   // Every label below is the majority of the stored votes under this reduce's tie rule (not the run's).

@@ -8,16 +8,10 @@
 # usage: reduce_more_test.sh CASE THINKPROBE SHARED_DIR WORK_DIR
 set -u
 CASE=$1 TP=$2 SHARED=$3 WORK=$4
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$(readlink -f "$0")")/common.sh"
 
 if [ "$CASE" = mpi ]; then
-  mkdir -p models/m1
-  echo '{"num_hidden_layers": 4}' > models/m1/config.json
-  echo '{}' > models/m1/tokenizer.json
-  echo "stub weights" > models/m1/model.safetensors
+  stub_model models/m1
   cat > job.yaml <<YAML
 job: {name: reduce-mpi, seed: 11, output_dir: out}
 models:

@@ -9,12 +9,8 @@
 # usage: votes_test.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
 TP=$1 SRC=$2 SHARED=$3 WORK=$4
-PY=/usr/bin/python3
-rm -rf "$WORK" && mkdir -p "$WORK/models/m1" && cd "$WORK" || exit 1
-fail() { echo "FAIL: $*"; exit 1; }
-echo '{"num_hidden_layers": 4}' > models/m1/config.json
-echo '{}' > models/m1/tokenizer.json
-echo "stub weights" > models/m1/model.safetensors
+source "$(dirname "$(readlink -f "$0")")/common.sh"
+stub_model models/m1
 cat > job.yaml <<YAML
 job: {name: votes-test, seed: 3, output_dir: out}
 models:
