@@ -11,7 +11,7 @@ namespace tp {
 
 struct DemoTrainOptions {
   uint64_t seed = 1;
-  int steps = 300;       // optimizer steps
+  int steps = 400;       // optimizer steps
   int batch = 16;        // chats per step
   int n_chats = 6000;    // training corpus size
   int threads = 1;       // at::set_num_threads (2 spins badly when the cores are shared)
