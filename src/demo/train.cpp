@@ -190,8 +190,11 @@ std::vector<Example> encode_corpus(const std::vector<DemoChat>& chats, const Cha
 // training
 
 // The batches of every step: epochs of shuffled chats, each run of 8 batches sorted by length before it is cut
-// (less padding: about a quarter fewer positions per step), the order of those 8 shuffled again.
+// (less padding), the order of those 8 shuffled again.
 std::vector<std::vector<size_t>> batch_schedule(const std::vector<Example>& data, const DemoTrainOptions& o, Rng& rng) {
+  if (size_t(o.batch) > data.size())
+    throw Error(fmt::format("demo-model: --batch {} is larger than the corpus ({} chats)", o.batch, data.size()),
+                "use a smaller --batch or more --chats");
   auto shuffle = [&rng](auto& v) {
     for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
   };
