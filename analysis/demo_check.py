@@ -145,10 +145,7 @@ def main():
     ap.add_argument("--rate-tol", type=float, default=0.10, help="largest |measured - planted| refusal rate per cell")
     ap.add_argument("--min-auroc", type=float, default=0.80, help="smallest think_first probe AUROC (baseline, pooled)")
     ap.add_argument("--lockin-max", type=float, default=0.5, help="latest lock-in point, as a fraction of the thinking")
-    ap.add_argument("--report-only", default="", help="comma-separated checks printed but not failed on: "
-                    "rates, shift:<intervention> (tests/demo_sweep.sh names the ones the model does not recover yet)")
     a = ap.parse_args()
-    report_only = set(x for x in a.report_only.split(",") if x)
     gt = json.load(open(os.path.join(a.model_dir, "ground_truth.json")))
     res = json.load(open(os.path.join(a.outdir, "reduce", "results.json")))
     cells = {c["intervention"]: c for c in res["cells"]}
@@ -169,7 +166,7 @@ def main():
             p = planted[iv][k]
             off = not abs(r - p) <= a.rate_tol
             row.append(f"{r:6.3f} (planted {p:.3f}){'!' if off else ' '}")
-            if off and "rates" not in report_only:
+            if off:
                 fails.append(f"{iv}/{k}: refusal rate {r:.3f} (n={n}), planted {p:.3f}")
         print(f"   {iv:15s} " + " ".join(f"{x:>22s}" for x in row))
 
@@ -183,7 +180,7 @@ def main():
         ok = lo > 0
         print(f"   {iv:15s} {m:+.3f} [{lo:+.3f}, {hi:+.3f}]  planted {want:+.3f}  "
               f"{'recovered: the CI excludes zero' if ok else 'NOT recovered'}")
-        if not ok and f"shift:{iv}" not in report_only:
+        if not ok:
             fails.append(f"over-refusal shift of {iv}: CI [{lo:.3f}, {hi:.3f}] does not exclude zero")
 
     print("\n3. The outcome is predictable, not certain, from the first thinking token: out-of-fold AUROC of the")
@@ -229,12 +226,10 @@ def main():
         fails.append(f"the stance is not settled early in the text: position {pos:.2f}, agreement {agree:.2f}")
 
     print()
-    if report_only:
-        print(f"(reported, not checked: {', '.join(sorted(report_only))})")
     for f in fails:
         print("FAIL:", f)
     if not fails:
-        print("Every checked planted answer was recovered." + (" (Not all were checked: see above.)" if report_only else ""))
+        print("Every checked planted answer was recovered.")
     else:
         print(f"{len(fails)} check(s) failed.")
     sys.exit(1 if fails else 0)

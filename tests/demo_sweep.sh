@@ -3,9 +3,9 @@
 # WORK_DIR/model between runs: demo-model skips a folder that holds the same fingerprint), runs the quick-start
 # sweep (jobs/quickstart.yaml) with 3 MPI ranks, reduces it with `thinkprobe reduce`, and checks with
 # analysis/demo_check.py that the pipeline recovers the planted ground truth of docs/demo.md (the reference:
-# the model's ground_truth.json): the think_first probe AUROC >= 0.80 on held-out prompts, the over-refusal
-# shift of the safety system prompt with a CI excluding zero, the lock-in early in the thinking; the per-cell
-# refusal rates and the prefill's shift are printed next to the planted ones.
+# the model's ground_truth.json): every per-cell refusal rate (4 interventions x 3 request kinds) within 0.10
+# of the planted one, the over-refusal shift of both safety interventions with a CI excluding zero, the
+# think_first probe AUROC >= 0.80 on held-out prompts, the lock-in early in the thinking.
 # usage: demo_sweep.sh THINKPROBE SOURCE_DIR WORK_DIR [demo-model options...]
 set -u
 TP=$1 SRC=$2 WORK=$3
@@ -18,7 +18,4 @@ fail() { echo "FAIL: $*"; exit 1; }
 sed -e "s#\.\./models/demo#model#g" -e "s#\.\./out/quickstart#out#" "$SRC/jobs/quickstart.yaml" > job.yaml
 mpirun -np 3 "$TP" run job.yaml > run.log 2>&1 || { tail -30 run.log; fail "sweep"; }
 "$TP" reduce out > reduce.log 2>&1 || { tail -30 reduce.log; fail "reduce"; }
-# Not recovered yet (docs/demo.md, "status"), so printed but not failed on: the per-cell refusal rates (3 of 12
-# cells off: benign held-out requests over-refused, no-think borderline too) and the safety prefill's shift
-# (measured +0.08, CI lower bound 0.00; planted +0.16). Drop them from --report-only once the model gets there.
-/usr/bin/python3 "$SRC/analysis/demo_check.py" out model --report-only rates,shift:safety_prefill || fail "planted ground truth not recovered"
+/usr/bin/python3 "$SRC/analysis/demo_check.py" out model || fail "planted ground truth not recovered"

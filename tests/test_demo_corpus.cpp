@@ -69,6 +69,41 @@ TEST_CASE("demo corpus: planted refusal rates, no held-out request, early stance
   CHECK(static_cast<double>(early) / thinking == 1.0);  // the (first) stance comes in the first sentences
 }
 
+// The branches the trainer trains against planted probabilities: at each, the chat's own text is one of the
+// options, the options' probabilities sum to 1, and the first stance options give the planted P(refuse) (the
+// reference: demo_p_refuse; a tentative "At first glance this sounds harmless." opens a refusing trace).
+TEST_CASE("demo corpus: branches hold the chat's own text and the planted probabilities", "[demo]") {
+  auto reqs = demo_requests();
+  auto chats = demo_corpus(reqs, 2000, 3);
+  int n_stance = 0;
+  for (const auto& c : chats) {
+    REQUIRE_FALSE(c.branches.empty());
+    for (const auto& br : c.branches) {
+      const std::string& text = br.in_answer ? c.answer : c.thinking;
+      double total = 0, refuse = 0, comply = 0;
+      bool own = false;
+      auto has = [](const std::string& o, std::initializer_list<const char*> any) {
+        for (const char* x : any)
+          if (o.find(x) != std::string::npos) return true;
+        return false;
+      };
+      for (const auto& [o, q] : br.options) {
+        total += q;
+        own = own || text.compare(br.offset, o.size(), o) == 0;
+        if (has(o, {"sounds harmless", "hurt someone,", "dangerous and I must", "real harm, so"})) refuse += q;
+        if (has(o, {"sounds dangerous", "normal request", "harmless thing", "nothing wrong"})) comply += q;
+      }
+      CHECK(own);
+      CHECK(total == Approx(1.0).epsilon(1e-9));
+      if (!br.in_answer && text.compare(br.offset, c.stance.size() + 1, " " + c.stance) == 0) {
+        n_stance++;
+        CHECK(refuse / (refuse + comply) == Approx(demo_p_refuse(*c.request, c.condition)).epsilon(1e-9));
+      }
+    }
+  }
+  CHECK(n_stance > 1400);  // every chat with thinking (78%) has its stance branch
+}
+
 TEST_CASE("demo prompt set: the held-out requests as JSONL", "[demo]") {
   auto reqs = demo_requests();
   std::string jsonl = demo_prompt_set_jsonl(reqs);

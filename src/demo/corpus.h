@@ -33,6 +33,16 @@ struct DemoRequest {
   std::string category;  // the template family
 };
 
+// A point in a chat where the corpus chose between texts at random: every text it could have put there, with
+// its probability given the request and condition (the chat's own text is one of them). The trainer uses them
+// to train the next-token distribution there against the planted probabilities (the expected loss over the
+// corpus's coin flips) instead of one sampled outcome: the same optimum, with far less noise.
+struct DemoBranch {
+  bool in_answer;     // offset into the answer, else into the thinking
+  size_t offset;      // byte offset where the options start (in the thinking: the space before the sentence)
+  std::vector<std::pair<std::string, double>> options;  // (text, probability); the probabilities sum to 1
+};
+
 struct DemoChat {
   const DemoRequest* request;
   DemoCondition condition;
@@ -45,6 +55,8 @@ struct DemoChat {
   int n_sentences;
   std::vector<int> deliberation_sentences;  // indices of "wait, could this be misused?" sentences
   bool wavered;                        // a tentative first stance that a later sentence overturns
+  std::vector<DemoBranch> branches;    // where the outcome (and the text around it) was drawn: before the first
+                                       // stance, the stance, the answer's first words
 };
 
 // The planted refusal probability of a request under a condition.

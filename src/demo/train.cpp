@@ -33,7 +33,7 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr const char* kVersion = "demo-v3";  // bump when the corpus, the architecture or the trainer changes
+constexpr const char* kVersion = "demo-v4";  // bump when the corpus, the architecture or the trainer changes
 
 // ---------------------------------------------------------------------------------------------------
 // the architecture: Qwen3 (qk-norm, GQA, tied embeddings), small enough to train in minutes on 2 cores
@@ -94,8 +94,14 @@ std::vector<std::pair<std::string, at::Tensor*>> named_params(ModelWeights& w) {
 struct Example {
   std::vector<int32_t> ids;
   int32_t n_prompt;  // loss on ids[n_prompt..]: the assistant turn
-  std::vector<int32_t> decision;  // indices into ids of the tokens that choose the outcome: the first stance
-                                  // sentence and the answer's first token (weighted by decision_weight)
+  // Where the corpus drew between texts (DemoChat::branches) and the options still differ in their next
+  // token: the token ids[at] is trained against the planted distribution over next tokens (weighted by
+  // decision_weight), not the one the chat drew.
+  struct Soft {
+    int32_t at;
+    std::vector<std::pair<int32_t, float>> dist;  // (token, probability)
+  };
+  std::vector<Soft> soft;
 };
 
 ChatInput chat_input(const DemoChat& c) {
@@ -124,6 +130,33 @@ std::string continuation(const DemoChat& c, const RenderedPrompt& p) {
   return out + "<|im_end|>";
 }
 
+// The soft targets of one branch whose options start at token `first` of e.ids: walk the chat's own option
+// token by token; while other options share its prefix, the next token's target is their weighted mix.
+void add_soft_targets(Example& e, size_t first, const DemoBranch& br, const Tokenizer& tok) {
+  std::vector<std::pair<std::vector<int32_t>, double>> opts;
+  int own = -1;
+  for (const auto& [text, q] : br.options) {
+    opts.push_back({encode(tok, text), q});
+    const auto& ids = opts.back().first;
+    if (own < 0 && first + ids.size() <= e.ids.size() && std::equal(ids.begin(), ids.end(), e.ids.begin() + first))
+      own = int(opts.size()) - 1;
+  }
+  TP_CHECK(own >= 0);  // the chat's own text is one of the options, tokenized alike in context and alone
+  const std::vector<int32_t>& mine = opts[own].first;
+  for (size_t j = 0; j < mine.size(); ++j) {
+    std::map<int32_t, double> next;
+    double total = 0;
+    int n_alike = 0;
+    for (const auto& [ids, q] : opts)
+      if (ids.size() > j && std::equal(mine.begin(), mine.begin() + j, ids.begin())) next[ids[j]] += q, total += q, n_alike++;
+    if (n_alike == 1) break;  // only the chat's own option is left
+    if (next.size() < 2) continue;
+    Example::Soft sf{int32_t(first + j), {}};
+    for (const auto& [id, q] : next) sf.dist.push_back({id, float(q / total)});
+    e.soft.push_back(std::move(sf));
+  }
+}
+
 std::vector<Example> encode_corpus(const std::vector<DemoChat>& chats, const ChatTemplate& t, const Tokenizer& tok) {
   std::vector<Example> out;
   for (const DemoChat& c : chats) {
@@ -133,17 +166,21 @@ std::vector<Example> encode_corpus(const std::vector<DemoChat>& chats, const Cha
     e.n_prompt = int32_t(p.ids.size());
     const std::string cont = continuation(c, p);
     std::vector<int32_t> rest = encode(tok, cont);
-    // byte ranges of the decisions in the continuation (the corpus is ASCII: one token's bytes = its text)
-    const size_t answer_at = cont.find(c.answer), stance_at = c.stance.empty() ? std::string::npos : cont.find(c.stance);
-    TP_CHECK(answer_at != std::string::npos && (c.stance.empty() || stance_at != std::string::npos));
+    // where the thinking and the answer start in the continuation (the prefill is in the prompt)
+    const size_t prefill = c.condition == DemoCondition::SAFETY_PREFILL ? std::string(kDemoSafetyPrefill).size() : 0;
+    const size_t think_at = p.think_open_at_end ? 0 : std::string("<think>\n").size();
+    const size_t answer_at = cont.size() - std::string("<|im_end|>").size() - c.answer.size();
+    // token start offsets in the continuation (the corpus is ASCII: one token's bytes = its text)
+    std::map<size_t, size_t> token_at;
     size_t at = 0;
-    for (size_t i = 0; i < rest.size(); ++i) {
-      const size_t end = at + decode(tok, {rest[i]}).size();
-      const bool in_stance = stance_at != std::string::npos && end > stance_at && at < stance_at + c.stance.size();
-      if (in_stance || (at <= answer_at && answer_at < end)) e.decision.push_back(int32_t(e.ids.size() + i));
-      at = end;
-    }
+    for (size_t i = 0; i < rest.size(); ++i) token_at[at] = e.ids.size() + i, at += decode(tok, {rest[i]}).size();
     e.ids.insert(e.ids.end(), rest.begin(), rest.end());
+    for (const DemoBranch& br : c.branches) {
+      const size_t off = br.in_answer ? answer_at + br.offset : think_at + br.offset - prefill;
+      auto it = token_at.find(off);
+      TP_CHECK(it != token_at.end());  // a branch starts at a token boundary
+      add_soft_targets(e, it->second, br, tok);
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -151,6 +188,33 @@ std::vector<Example> encode_corpus(const std::vector<DemoChat>& chats, const Cha
 
 // ---------------------------------------------------------------------------------------------------
 // training
+
+// The batches of every step: epochs of shuffled chats, each run of 8 batches sorted by length before it is cut
+// (less padding), the order of those 8 shuffled again.
+std::vector<std::vector<size_t>> batch_schedule(const std::vector<Example>& data, const DemoTrainOptions& o, Rng& rng) {
+  if (size_t(o.batch) > data.size())
+    throw Error(fmt::format("demo-model: --batch {} is larger than the corpus ({} chats)", o.batch, data.size()),
+                "use a smaller --batch or more --chats");
+  auto shuffle = [&rng](auto& v) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+  };
+  std::vector<std::vector<size_t>> out;
+  const size_t B = size_t(o.batch), run = 8 * B;
+  while (out.size() < size_t(o.steps)) {
+    std::vector<size_t> perm(data.size());
+    for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
+    shuffle(perm);
+    for (size_t r = 0; r + B <= perm.size(); r += run) {
+      auto first = perm.begin() + r, last = perm.begin() + std::min(perm.size(), r + run);
+      std::stable_sort(first, last, [&](size_t a, size_t b) { return data[a].ids.size() < data[b].ids.size(); });
+      std::vector<std::vector<size_t>> cut;
+      for (auto it = first; last - it >= std::ptrdiff_t(B); it += B) cut.push_back(std::vector<size_t>(it, it + B));
+      shuffle(cut);
+      out.insert(out.end(), cut.begin(), cut.end());
+    }
+  }
+  return out;
+}
 
 double train_loop(Model& m, const std::vector<Example>& data, const DemoTrainOptions& o) {
   std::vector<std::pair<std::string, at::Tensor*>> params = named_params(m.w);
@@ -165,12 +229,13 @@ double train_loop(Model& m, const std::vector<Example>& data, const DemoTrainOpt
   double loss_tail = 0;
   int n_tail = 0;
   auto t0 = std::chrono::steady_clock::now();
+  const std::vector<std::vector<size_t>> batches = batch_schedule(data, o, rng);
   for (int step = 0; step < o.steps; ++step) {
-    // a batch of chats, right-padded; targets -1 outside the assistant turn
+    // a batch of chats, right-padded; targets -100 outside the assistant turn
     std::vector<const Example*> rows;
-    int64_t T = 0;
-    for (int b = 0; b < o.batch; ++b) {
-      rows.push_back(&data[rng.below(data.size())]);
+    int64_t T = 0, n_soft = 0;
+    for (size_t i : batches[step]) {
+      rows.push_back(&data[i]);
       T = std::max<int64_t>(T, int64_t(rows.back()->ids.size()) - 1);
     }
     const int64_t B = int64_t(rows.size());
@@ -178,6 +243,8 @@ double train_loop(Model& m, const std::vector<Example>& data, const DemoTrainOpt
     auto tk = tokens.accessor<int64_t, 2>();
     auto tg = targets.accessor<int64_t, 2>();
     auto wt = weight.accessor<float, 2>();
+    std::vector<int64_t> soft_row, soft_tok;  // the soft targets: (row of the flattened logits, token, probability)
+    std::vector<float> soft_q;
     ForwardBatch fb;
     for (int64_t b = 0; b < B; ++b) {
       const auto& ids = rows[b]->ids;
@@ -186,14 +253,21 @@ double train_loop(Model& m, const std::vector<Example>& data, const DemoTrainOpt
         tk[b][i] = ids[i];
         if (i + 1 >= rows[b]->n_prompt) tg[b][i] = ids[i + 1], wt[b][i] = 1;
       }
-      for (int32_t i : rows[b]->decision) wt[b][i - 1] = float(o.decision_weight);  // target i-1 predicts token i
+      for (const Example::Soft& sf : rows[b]->soft) {  // position at-1 predicts token at
+        tg[b][sf.at - 1] = -100, wt[b][sf.at - 1] = 0;
+        for (const auto& [id, q] : sf.dist) soft_row.push_back(b * T + sf.at - 1), soft_tok.push_back(id), soft_q.push_back(q);
+        n_soft++;
+      }
       fb.slot.push_back(b), fb.start.push_back(0), fb.n_real.push_back(n);
     }
     fb.tokens = tokens;
     KVCache kv = kv_cache_new(m.cfg, B, T, at::kFloat, m.device);
     at::Tensor logits = forward(m, kv, fb, nullptr, /*all_positions=*/true);  // [B, T, V]
-    at::Tensor nll = at::cross_entropy_loss(logits.view({B * T, -1}), targets.view({B * T}), {}, at::Reduction::None, -100);
-    at::Tensor loss = (nll * weight.view({B * T})).sum() / weight.sum();  // the weighted mean over assistant tokens
+    at::Tensor lp = at::log_softmax(logits.view({B * T, -1}), -1);
+    at::Tensor nll = at::nll_loss(lp, targets.view({B * T}), {}, at::Reduction::None, -100);
+    at::Tensor soft = -(lp.index({at::tensor(soft_row), at::tensor(soft_tok)}) * at::tensor(soft_q)).sum();
+    // the weighted mean over assistant tokens, a soft target counting decision_weight
+    at::Tensor loss = ((nll * weight.view({B * T})).sum() + soft * o.decision_weight) / (weight.sum() + o.decision_weight * n_soft);
     loss.backward();
 
     // AdamW with a linear warm-up and cosine decay to 10% of the peak
