@@ -6,9 +6,9 @@
 // (research/models.md 1.1-1.4): RMSNorm statistics and softmax in float32, rotate_half RoPE, GQA.
 // Attention is written out (scores, mask, softmax, values) rather than calling libtorch 1.13's
 // at::_scaled_dot_product_attention: on CPU that is the same math path, and it would need the KV heads
-// repeated for GQA, which this grouping avoids. CPU bf16 inference takes two kernels instead where they
-// are faster: decode attention reading the cache in place (model/cpu_attention.h) and small-M linear
-// layers (model/cpu_gemv.h).
+// repeated for GQA, which this grouping avoids. CPU bf16 inference takes kernels instead where they
+// are faster: decode attention reading the cache in place (model/cpu_attention.h), small-M linear
+// layers (model/cpu_gemv.h), and RMSNorm and RoPE in one pass each (model/cpu_rowops.h).
 #include "model/transformer.h"
 
 #include <cmath>
@@ -19,6 +19,7 @@
 
 #include "model/cpu_attention.h"  // cpu_attention
 #include "model/cpu_gemv.h"  // linear_infer
+#include "model/cpu_rowops.h"  // cpu_rms_norm, cpu_rope
 #include "util/check.h"
 
 namespace tp {
@@ -121,6 +122,7 @@ struct BatchCtx {
 
 // y = w * (x / rms(x)); statistics in float32, cast back before the weight (Llama/Qwen semantics).
 static at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
+  if (cpu_rowops_apply(x)) return cpu_rms_norm(x, w, eps);  // the same in one pass (model/cpu_rowops.h)
   at::Tensor xf = x.to(at::kFloat);
   at::Tensor xhat = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return w * xhat.to(x.scalar_type());
@@ -128,6 +130,7 @@ static at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps)
 
 // x: [B, T, heads, D]; NeoX pairing: dimension i rotates with i + D/2.
 static at::Tensor rope(const at::Tensor& x, const BatchCtx& b) {
+  if (cpu_rowops_apply(x)) return cpu_rope(x, b.cos, b.sin);  // the same in one pass (model/cpu_rowops.h)
   int64_t half = x.size(-1) / 2;
   at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
   return x * b.cos + rotated * b.sin;
