@@ -101,7 +101,8 @@ at::Tensor cpu_attention(const at::Tensor& q_in, const at::Tensor& k_cache, cons
               v_cache.scalar_type() == at::kBFloat16 && k_cache.sizes() == v_cache.sizes() && q_in.size(3) == k_cache.size(3) &&
               q_in.size(2) % k_cache.size(1) == 0, "cpu_attention: unsupported tensors");
   const at::Tensor q = q_in.contiguous(), slot = slot_in.to(at::kLong).contiguous(), pos = pos_in.to(at::kLong).contiguous();
-  TORCH_CHECK(pos.max().item<int64_t>() < k_cache.size(2) && pos.min().item<int64_t>() >= 0, "cpu_attention: position outside the cache");
+  for (int64_t i = 0; i < pos.numel(); ++i)
+    TORCH_CHECK(pos.data_ptr<int64_t>()[i] >= 0 && pos.data_ptr<int64_t>()[i] < k_cache.size(2), "cpu_attention: position outside the cache");
   at::Tensor out = at::empty(q.sizes(), q.options());
   AttnArgs a{static_cast<const uint16_t*>(q.data_ptr()), static_cast<const uint16_t*>(k_cache.data_ptr()),
              static_cast<const uint16_t*>(v_cache.data_ptr()), static_cast<uint16_t*>(out.data_ptr()), slot.data_ptr<int64_t>(),

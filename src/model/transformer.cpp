@@ -12,6 +12,7 @@
 #include "model/transformer.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include <ATen/ATen.h>
@@ -116,6 +117,7 @@ struct BatchCtx {
   at::Tensor mask;       // [B, 1, 1, T, t_kv] float32, 0 or -inf
   at::Tensor pos;        // [B, T] int64 positions (cache write index)
   at::Tensor slot;       // [B] int64 cache slots
+  const ForwardBatch* fb = nullptr;  // the same slots and positions on the host
   int64_t slot0 = -1;    // first slot when the slots are slot0..slot0+B-1 (no gather needed), else -1
 };
 }  // namespace
@@ -136,6 +138,21 @@ static at::Tensor rope(const at::Tensor& x, const BatchCtx& b) {
   return x * b.cos + rotated * b.sin;
 }
 
+// Appends x [B, T, Hkv, D] to cache [S, Hkv, T_max, D] at slot[b], all kv heads, positions pos[b, :].
+// On CPU one copy per row, position and head (index_put_ cost more than the copies there).
+static void kv_write(at::Tensor& cache, const at::Tensor& x, const BatchCtx& b) {
+  if (!cache.is_cpu() || !cache.is_contiguous() || x.scalar_type() != cache.scalar_type())
+    return void(cache.index_put_({b.slot.view({b.B, 1}), Slice(), b.pos}, x));
+  const at::Tensor xc = x.contiguous();
+  const int64_t Hkv = cache.size(1), t_max = cache.size(2), D = cache.size(3), es = int64_t(cache.element_size());
+  auto* dst = static_cast<char*>(cache.data_ptr());
+  const auto* src = static_cast<const char*>(xc.data_ptr());
+  for (int64_t r = 0; r < b.B; ++r)
+    for (int64_t t = 0; t < b.T; ++t)
+      for (int64_t h = 0; h < Hkv; ++h)
+        std::memcpy(dst + ((b.fb->slot[r] * Hkv + h) * t_max + b.fb->start[r] + t) * D * es, src + ((r * b.T + t) * Hkv + h) * D * es, size_t(D * es));
+}
+
 static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, int64_t il, const at::Tensor& h, const BatchCtx& b) {
   const ModelConfig& c = m.cfg;
   const int64_t B = b.B, T = b.T, H = c.n_head, Hkv = c.n_head_kv, D = c.d_head, G = H / Hkv;
@@ -145,9 +162,8 @@ static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, 
   if (c.qk_norm) q = rms_norm(q, l.q_norm, c.rms_eps), k = rms_norm(k, l.k_norm, c.rms_eps);
   q = rope(q, b);
   k = rope(k, b);
-  // append to the cache: slot[b], all kv heads, positions pos[b, :]  ([B, T, Hkv, D] values)
-  kv.k[il].index_put_({b.slot.view({B, 1}), Slice(), b.pos}, k);
-  kv.v[il].index_put_({b.slot.view({B, 1}), Slice(), b.pos}, v);
+  kv_write(kv.k[il], k, b);
+  kv_write(kv.v[il], v, b);
   if (cpu_attention_applies(q, kv.k[il]))  // decode on CPU: reads the cache in place (model/cpu_attention.h)
     return linear_infer(cpu_attention(q, kv.k[il], kv.v[il], b.slot, b.pos, 1.0 / std::sqrt(double(D))).view({B, T, H * D}), l.wo, l.bo);
   at::Tensor K = (b.slot0 >= 0 ? kv.k[il].narrow(0, b.slot0, B) : kv.k[il].index_select(0, b.slot)).narrow(2, 0, b.t_kv);
@@ -176,6 +192,7 @@ at::Tensor forward(const Model& m, KVCache& kv, const ForwardBatch& fb, const Ho
   TORCH_CHECK(int64_t(fb.slot.size()) == b.B && int64_t(fb.start.size()) == b.B && int64_t(fb.n_real.size()) == b.B);
   int64_t max_start = 0;
   b.slot0 = fb.slot[0];
+  b.fb = &fb;
   for (int64_t r = 0; r < b.B; ++r) {
     TORCH_CHECK(fb.n_real[r] >= 1 && fb.n_real[r] <= b.T && fb.slot[r] >= 0 && fb.slot[r] < kv.n_slot);
     max_start = std::max(max_start, fb.start[r]);
