@@ -225,7 +225,7 @@ at::Tensor forward(const Model& m, KVCache& kv, const ForwardBatch& fb, const Ho
     at::Tensor last = at::tensor(fb.n_real, at::kLong).to(m.device) - 1;
     x = x.index({at::arange(b.B, i64), last});  // [B, C]
   }
-  return linear_infer(x, m.w.lm_head).to(at::kFloat);
+  return linear_infer(x, m.w.lm_head, {}, /*float_out=*/true);
 }
 
 }  // namespace tp
