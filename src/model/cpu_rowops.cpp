@@ -93,10 +93,9 @@ at::Tensor cpu_rope(const at::Tensor& x_in, const at::Tensor& cos_in, const at::
   at::parallel_for(0, BT * NH, std::max<int64_t>(1, 32768 / D), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const bf16 *xr = xp + r * D, *c = cp + (r / NH) * D, *s = sp + (r / NH) * D;
-      for (int64_t i = 0; i < D; ++i) {
-        const float rot = i < half ? -float(xr[i + half]) : float(xr[i - half]);
-        yp[r * D + i] = bf16(float(bf16(float(xr[i]) * float(c[i]))) + float(bf16(rot * float(s[i]))));
-      }
+      auto out = [&](int64_t i, float rot) { yp[r * D + i] = bf16(float(bf16(float(xr[i]) * float(c[i]))) + float(bf16(rot * float(s[i])))); };
+      for (int64_t i = 0; i < half; ++i) out(i, -float(xr[i + half]));
+      for (int64_t i = half; i < D; ++i) out(i, float(xr[i - half]));
     }
   });
   return y;
