@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -14,6 +15,17 @@
 namespace tp {
 
 using bf16 = c10::BFloat16;
+
+// c10::BFloat16(f) without its branch, so that loops over it vectorise: round to nearest even, NaN -> 0x7FC0.
+static inline bf16 round_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  const uint16_t r = uint16_t((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+  return bf16(std::isnan(f) ? uint16_t(0x7FC0) : r, bf16::from_bits());
+}
+
+// Compiled for AVX-512 and for any x86-64, chosen when the program loads.
+#define TP_CLONES __attribute__((target_clones("avx512f", "default")))
 
 bool cpu_rowops_apply(const at::Tensor& x) {
   const bool grad = at::GradMode::is_enabled() && x.requires_grad();
@@ -24,7 +36,7 @@ bool cpu_rowops_apply(const at::Tensor& x) {
 // vectorized_inner_sum -> row_sum -> multi_row_sum, with 8-lane vectors): vector v holds x[8v .. 8v+8); four
 // interleaved accumulator rows (vector 4i + k feeds row k) each summed in blocks of 16 and cascaded; the rows
 // added in order, then the scalar tail, then the 8 lanes.
-static float sum_squares(const bf16* x, int64_t C) {
+TP_CLONES static float sum_squares(const bf16* x, int64_t C) {
   constexpr int W = 8, ILP = 4, STEP = 16;
   if (C < W) {  // scalar_inner_sum: the same cascade over single values
     float acc[ILP] = {0};
@@ -37,20 +49,21 @@ static float sum_squares(const bf16* x, int64_t C) {
   const int64_t nvec = C / W, n_ilp = nvec / ILP;
   auto sq = [&](int64_t v, int l) { return float(x[v * W + l]) * float(x[v * W + l]); };
   float rows[ILP][W];
-  for (int k = 0; k < ILP; ++k)
-    for (int l = 0; l < W; ++l) {  // multi_row_sum: 4 cascade levels, one more every 16 blocks of the level below
-      float acc[4] = {0};
-      int64_t i = 0;
-      while (i + STEP <= n_ilp) {
-        for (int64_t j = 0; j < STEP; ++j, ++i) acc[0] += sq(ILP * i + k, l);
-        for (int lv = 1; lv < 4; ++lv) {
-          acc[lv] += acc[lv - 1], acc[lv - 1] = 0;
-          if ((i & (int64_t(STEP - 1) << (4 * lv))) != 0) break;
-        }
+  for (int k = 0; k < ILP; ++k) {  // multi_row_sum: 4 cascade levels, one more every 16 blocks of the level below
+    float acc[4][W] = {};
+    int64_t i = 0;
+    while (i + STEP <= n_ilp) {
+      for (int64_t j = 0; j < STEP; ++j, ++i)
+        for (int l = 0; l < W; ++l) acc[0][l] += sq(ILP * i + k, l);
+      for (int lv = 1; lv < 4; ++lv) {
+        for (int l = 0; l < W; ++l) acc[lv][l] += acc[lv - 1][l], acc[lv - 1][l] = 0;
+        if ((i & (int64_t(STEP - 1) << (4 * lv))) != 0) break;
       }
-      for (; i < n_ilp; ++i) acc[0] += sq(ILP * i + k, l);
-      rows[k][l] = ((acc[0] + acc[1]) + acc[2]) + acc[3];
     }
+    for (; i < n_ilp; ++i)
+      for (int l = 0; l < W; ++l) acc[0][l] += sq(ILP * i + k, l);
+    for (int l = 0; l < W; ++l) rows[k][l] = ((acc[0][l] + acc[1][l]) + acc[2][l]) + acc[3][l];
+  }
   float lane[W], total = 0;
   for (int l = 0; l < W; ++l) {
     lane[l] = rows[0][l];
@@ -60,6 +73,10 @@ static float sum_squares(const bf16* x, int64_t C) {
   for (int64_t i = nvec * W; i < C; ++i) total += float(x[i]) * float(x[i]);
   for (int l = 0; l < W; ++l) total += lane[l];
   return total;
+}
+
+TP_CLONES static void norm_row(const bf16* x, const bf16* w, float inv, bf16* y, int64_t C) {
+  for (int64_t i = 0; i < C; ++i) y[i] = round_bf16(float(w[i]) * float(round_bf16(float(x[i]) * inv)));
 }
 
 at::Tensor cpu_rms_norm(const at::Tensor& x_in, const at::Tensor& w_in, double eps) {
@@ -74,10 +91,16 @@ at::Tensor cpu_rms_norm(const at::Tensor& x_in, const at::Tensor& w_in, double e
     for (int64_t r = r0; r < r1; ++r) {
       const bf16* xr = xp + r * C;
       const float inv = 1.0f / std::sqrt(sum_squares(xr, C) / float(C) + float(eps));  // ATen: sum, then div_
-      for (int64_t i = 0; i < C; ++i) yp[r * C + i] = bf16(float(wp[i]) * float(bf16(float(xr[i]) * inv)));
+      norm_row(xr, wp, inv, yp + r * C, C);
     }
   });
   return y;
+}
+
+// y[i] = bf16(bf16(x[i] c[i]) + bf16(sign * other[i] * s[i])), the roundings of x * cos + rotate_half(x) * sin.
+TP_CLONES static void rope_half(const bf16* x, const bf16* other, float sign, const bf16* c, const bf16* s, bf16* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = round_bf16(float(round_bf16(float(x[i]) * float(c[i]))) + float(round_bf16(sign * float(other[i]) * float(s[i]))));
 }
 
 at::Tensor cpu_rope(const at::Tensor& x_in, const at::Tensor& cos_in, const at::Tensor& sin_in) {
@@ -93,9 +116,8 @@ at::Tensor cpu_rope(const at::Tensor& x_in, const at::Tensor& cos_in, const at::
   at::parallel_for(0, BT * NH, std::max<int64_t>(1, 32768 / D), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const bf16 *xr = xp + r * D, *c = cp + (r / NH) * D, *s = sp + (r / NH) * D;
-      auto out = [&](int64_t i, float rot) { yp[r * D + i] = bf16(float(bf16(float(xr[i]) * float(c[i]))) + float(bf16(rot * float(s[i])))); };
-      for (int64_t i = 0; i < half; ++i) out(i, -float(xr[i + half]));
-      for (int64_t i = half; i < D; ++i) out(i, float(xr[i - half]));
+      rope_half(xr, xr + half, -1.0f, c, s, yp + r * D, half);           // i < D/2: x[i] c[i] - x[i + D/2] s[i]
+      rope_half(xr + half, xr, 1.0f, c + half, s + half, yp + r * D + half, half);  // x[i] c[i] + x[i - D/2] s[i]
     }
   });
   return y;
