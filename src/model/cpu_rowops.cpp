@@ -27,8 +27,8 @@ static inline bf16 round_bf16(float f) {
 // Compiled for AVX-512 and for any x86-64, chosen when the program loads.
 #define TP_CLONES __attribute__((target_clones("avx512f", "default")))
 
-bool cpu_rowops_apply(const at::Tensor& x) {
-  const bool grad = at::GradMode::is_enabled() && x.requires_grad();
+bool cpu_rowops_apply(const at::Tensor& x, const at::Tensor& w) {
+  const bool grad = at::GradMode::is_enabled() && (x.requires_grad() || (w.defined() && w.requires_grad()));
   return !grad && x.is_cpu() && x.scalar_type() == at::kBFloat16;
 }
 
@@ -80,7 +80,7 @@ TP_CLONES static void norm_row(const bf16* x, const bf16* w, float inv, bf16* y,
 }
 
 at::Tensor cpu_rms_norm(const at::Tensor& x_in, const at::Tensor& w_in, double eps) {
-  TORCH_CHECK(cpu_rowops_apply(x_in) && w_in.scalar_type() == at::kBFloat16 && w_in.dim() == 1 && w_in.size(0) == x_in.size(-1),
+  TORCH_CHECK(cpu_rowops_apply(x_in, w_in) && w_in.scalar_type() == at::kBFloat16 && w_in.dim() == 1 && w_in.size(0) == x_in.size(-1),
               "cpu_rms_norm: unsupported tensors");
   const at::Tensor x = x_in.contiguous(), w = w_in.contiguous();
   at::Tensor y = at::empty(x.sizes(), x.options());

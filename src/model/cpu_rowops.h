@@ -8,8 +8,8 @@
 
 namespace tp {
 
-// Whether these kernels take x: a bf16 CPU tensor, no autograd.
-bool cpu_rowops_apply(const at::Tensor& x);
+// Whether these kernels take x (and the norm weight w, if given): a bf16 CPU tensor, no autograd through either.
+bool cpu_rowops_apply(const at::Tensor& x, const at::Tensor& w = {});
 
 // x: [..., C], w: [C] -> w * bf16(x / rms(x)), rms over the last dimension in float32.
 at::Tensor cpu_rms_norm(const at::Tensor& x, const at::Tensor& w, double eps);

@@ -124,7 +124,7 @@ struct BatchCtx {
 
 // y = w * (x / rms(x)); statistics in float32, cast back before the weight (Llama/Qwen semantics).
 static at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
-  if (cpu_rowops_apply(x)) return cpu_rms_norm(x, w, eps);  // the same in one pass (model/cpu_rowops.h)
+  if (cpu_rowops_apply(x, w)) return cpu_rms_norm(x, w, eps);  // the same in one pass (model/cpu_rowops.h)
   at::Tensor xf = x.to(at::kFloat);
   at::Tensor xhat = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return w * xhat.to(x.scalar_type());
@@ -139,9 +139,11 @@ static at::Tensor rope(const at::Tensor& x, const BatchCtx& b) {
 }
 
 // Appends x [B, T, Hkv, D] to cache [S, Hkv, T_max, D] at slot[b], all kv heads, positions pos[b, :].
-// On CPU one copy per row, position and head (index_put_ cost more than the copies there).
+// On CPU without autograd one copy per row, position and head (index_put_ cost more than the copies there);
+// training (src/demo) needs index_put_, which autograd records.
 static void kv_write(at::Tensor& cache, const at::Tensor& x, const BatchCtx& b) {
-  if (!cache.is_cpu() || !cache.is_contiguous() || x.scalar_type() != cache.scalar_type())
+  const bool grad = at::GradMode::is_enabled() && x.requires_grad();
+  if (grad || !cache.is_cpu() || !cache.is_contiguous() || x.scalar_type() != cache.scalar_type())
     return void(cache.index_put_({b.slot.view({b.B, 1}), Slice(), b.pos}, x));
   const at::Tensor xc = x.contiguous();
   const int64_t Hkv = cache.size(1), t_max = cache.size(2), D = cache.size(3), es = int64_t(cache.element_size());
