@@ -16,26 +16,29 @@ using namespace tp;
 
 TEST_CASE("cpu_attention equals float64 attention over the cache", "[model][attention]") {
   at::manual_seed(11);
-  const int64_t S = 5, Hkv = 2, H = 6, D = 32, t_max = 40;
-  at::Tensor kc = at::randn({S, Hkv, t_max, D}).to(at::kBFloat16), vc = at::randn({S, Hkv, t_max, D}).to(at::kBFloat16);
-  at::Tensor q = at::randn({3, 2, H, D}).to(at::kBFloat16);     // 3 rows, 2 new tokens each
-  at::Tensor slot = at::tensor(std::vector<int64_t>{4, 0, 2});
-  at::Tensor pos = at::tensor(std::vector<int64_t>{0, 1, 17, 18, 37, 39}).view({3, 2});
-  if (!cpu_attention_applies(q, kc)) {
-    WARN("this CPU lacks AVX-512: the engine uses its matmul attention here");
-    return;
+  for (int64_t D : {32, 128}) {  // 128: the compile-time head size of Qwen and Llama; 32: any size
+    INFO("D = " << D);
+    const int64_t S = 5, Hkv = 2, H = 6, t_max = 40;  // 3 query heads per kv head: a pair and a single
+    at::Tensor kc = at::randn({S, Hkv, t_max, D}).to(at::kBFloat16), vc = at::randn({S, Hkv, t_max, D}).to(at::kBFloat16);
+    at::Tensor q = at::randn({3, 2, H, D}).to(at::kBFloat16);     // 3 rows, 2 new tokens each
+    at::Tensor slot = at::tensor(std::vector<int64_t>{4, 0, 2});
+    at::Tensor pos = at::tensor(std::vector<int64_t>{0, 1, 17, 18, 37, 39}).view({3, 2});
+    if (!cpu_attention_applies(q, kc)) {
+      WARN("this CPU lacks AVX-512: the engine uses its matmul attention here");
+      return;
+    }
+    at::Tensor out = cpu_attention(q, kc, vc, slot, pos, 1.0 / std::sqrt(double(D)));
+    REQUIRE(out.sizes() == q.sizes());
+    at::Tensor K = kc.index_select(0, slot).to(at::kDouble).repeat_interleave(H / Hkv, 1);  // [3, H, t_max, D]
+    at::Tensor V = vc.index_select(0, slot).to(at::kDouble).repeat_interleave(H / Hkv, 1);
+    at::Tensor qd = q.to(at::kDouble).permute({0, 2, 1, 3});                                 // [3, H, 2, D]
+    at::Tensor hidden = at::arange(t_max).view({1, 1, 1, t_max}) > pos.view({3, 1, 2, 1});
+    at::Tensor scores = at::matmul(qd, K.transpose(-1, -2)) / std::sqrt(double(D));
+    at::Tensor ref = at::matmul(scores.masked_fill(hidden, -INFINITY).softmax(-1), V).permute({0, 2, 1, 3});  // [3, 2, H, D]
+    // bf16 output: half an ulp of the value, plus float32 rounding in the sums
+    at::Tensor err = (out.to(at::kDouble) - ref).abs() - (ref.abs() * std::ldexp(1.0, -8) + 1e-5);
+    CHECK(err.max().item<double>() <= 0);
   }
-  at::Tensor out = cpu_attention(q, kc, vc, slot, pos, 1.0 / std::sqrt(double(D)));
-  REQUIRE(out.sizes() == q.sizes());
-  at::Tensor K = kc.index_select(0, slot).to(at::kDouble).repeat_interleave(H / Hkv, 1);  // [3, H, t_max, D]
-  at::Tensor V = vc.index_select(0, slot).to(at::kDouble).repeat_interleave(H / Hkv, 1);
-  at::Tensor qd = q.to(at::kDouble).permute({0, 2, 1, 3});                                 // [3, H, 2, D]
-  at::Tensor hidden = at::arange(t_max).view({1, 1, 1, t_max}) > pos.view({3, 1, 2, 1});
-  at::Tensor scores = at::matmul(qd, K.transpose(-1, -2)) / std::sqrt(double(D));
-  at::Tensor ref = at::matmul(scores.masked_fill(hidden, -INFINITY).softmax(-1), V).permute({0, 2, 1, 3});  // [3, 2, H, D]
-  // bf16 output: half an ulp of the value, plus float32 rounding in the sums
-  at::Tensor err = (out.to(at::kDouble) - ref).abs() - (ref.abs() * std::ldexp(1.0, -8) + 1e-5);
-  CHECK(err.max().item<double>() <= 0);
 }
 
 TEST_CASE("bf16 decoding through the CPU kernels stays as close to float32 as a bf16 full forward", "[model][attention]") {

@@ -30,6 +30,7 @@ TEST_CASE("cpu_gemv_bf16 equals float64 at::linear on odd shapes", "[model][gemv
         at::Tensor b = (M % 2) ? at::randn({N}).to(at::kBFloat16) : at::Tensor();
         INFO("M=" << M << " N=" << N << " K=" << K);
         CHECK(gemv_error_ratio(cpu_gemv_bf16(x, w, b), x, w, b) <= 1.0);
+        CHECK(at::equal(cpu_gemv_bf16(x, w, b, /*float_out=*/true), cpu_gemv_bf16(x, w, b).to(at::kFloat)));  // the logits' form
       }
   // threads split the output rows: a matrix big enough for at::parallel_for to split it
   at::Tensor x = at::randn({3, 1024}).to(at::kBFloat16), w = at::randn({4099, 1024}).to(at::kBFloat16);

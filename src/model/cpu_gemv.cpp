@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -19,9 +20,10 @@ namespace tp {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #define TP_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
 
-// y[m0..m0+RM, n0..n0+4) = x[m0.., :] · w[n0.., :]ᵀ + bias. Rows past N repeat row N-1 (results dropped).
-template <int RM>
-TP_AVX512_BF16 static void gemv_tile(const uint16_t* x, const uint16_t* w, const float* bias, uint16_t* y,
+// y[m0..m0+RM, n0..n0+4) = x[m0.., :] · w[n0.., :]ᵀ + bias, rounded to bf16 (Y = uint16_t: its bits; Y = float:
+// its value). Rows past N repeat row N-1 (results dropped).
+template <int RM, typename Y>
+TP_AVX512_BF16 static void gemv_tile(const uint16_t* x, const uint16_t* w, const float* bias, Y* y,
                                      int64_t m0, int64_t n0, int64_t N, int64_t K) {
   const uint16_t* wr[4];
   for (int r = 0; r < 4; ++r) wr[r] = w + std::min(n0 + r, N - 1) * K;
@@ -58,8 +60,10 @@ TP_AVX512_BF16 static void gemv_tile(const uint16_t* x, const uint16_t* w, const
     __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), _mm512_extractf32x8_ps(u, 1));
     alignas(16) float s[4];
     _mm_store_ps(s, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
-    for (int r = 0; r < 4 && n0 + r < N; ++r)
-      y[(m0 + m) * N + n0 + r] = c10::BFloat16(s[r] + (bias ? bias[n0 + r] : 0.f)).x;
+    for (int r = 0; r < 4 && n0 + r < N; ++r) {
+      const c10::BFloat16 v(s[r] + (bias ? bias[n0 + r] : 0.f));
+      y[(m0 + m) * N + n0 + r] = std::is_same_v<Y, float> ? Y(float(v)) : Y(v.x);
+    }
   }
 }
 
@@ -70,18 +74,8 @@ bool cpu_gemv_available() {
   return ok;
 }
 
-at::Tensor cpu_gemv_bf16(const at::Tensor& x_in, const at::Tensor& w_in, const at::Tensor& b) {
-  TP_CHECK(cpu_gemv_available());
-  TORCH_CHECK(x_in.dim() == 2 && w_in.dim() == 2 && x_in.size(1) == w_in.size(1) && w_in.size(1) > 0, "cpu_gemv_bf16: shapes");
-  TORCH_CHECK(x_in.scalar_type() == at::kBFloat16 && w_in.scalar_type() == at::kBFloat16 && x_in.is_cpu() && w_in.is_cpu());
-  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous();
-  const at::Tensor bias = b.defined() ? b.to(at::kFloat).contiguous() : at::Tensor();
-  const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
-  at::Tensor y = at::empty({M, N}, x.options());
-  if (M == 0 || N == 0) return y;
-  auto xp = static_cast<const uint16_t*>(x.data_ptr()), wp = static_cast<const uint16_t*>(w.data_ptr());
-  auto yp = static_cast<uint16_t*>(y.data_ptr());
-  const float* bp = bias.defined() ? bias.data_ptr<float>() : nullptr;
+template <typename Y>
+static void gemv_all(const uint16_t* xp, const uint16_t* wp, const float* bp, Y* yp, int64_t M, int64_t N, int64_t K) {
   at::parallel_for(0, (N + 3) / 4, /*grain_size=*/16, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t)
       for (int64_t m0 = 0; m0 < M; m0 += 4) {
@@ -93,18 +87,33 @@ at::Tensor cpu_gemv_bf16(const at::Tensor& x_in, const at::Tensor& w_in, const a
         }
       }
   });
+}
+
+at::Tensor cpu_gemv_bf16(const at::Tensor& x_in, const at::Tensor& w_in, const at::Tensor& b, bool float_out) {
+  TP_CHECK(cpu_gemv_available());
+  TORCH_CHECK(x_in.dim() == 2 && w_in.dim() == 2 && x_in.size(1) == w_in.size(1) && w_in.size(1) > 0, "cpu_gemv_bf16: shapes");
+  TORCH_CHECK(x_in.scalar_type() == at::kBFloat16 && w_in.scalar_type() == at::kBFloat16 && x_in.is_cpu() && w_in.is_cpu());
+  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous();
+  const at::Tensor bias = b.defined() ? b.to(at::kFloat).contiguous() : at::Tensor();
+  const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
+  at::Tensor y = at::empty({M, N}, x.options().dtype(float_out ? at::kFloat : at::kBFloat16));
+  if (M == 0 || N == 0) return y;
+  auto xp = static_cast<const uint16_t*>(x.data_ptr()), wp = static_cast<const uint16_t*>(w.data_ptr());
+  const float* bp = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  if (float_out) gemv_all(xp, wp, bp, y.data_ptr<float>(), M, N, K);
+  else gemv_all(xp, wp, bp, static_cast<uint16_t*>(y.data_ptr()), M, N, K);
   return y;
 }
 
-at::Tensor linear_infer(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+at::Tensor linear_infer(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, bool float_out) {
   const bool grad = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
   const int64_t K = x.size(-1), M = K > 0 ? x.numel() / K : 0;
   if (grad || K == 0 || !x.is_cpu() || x.scalar_type() != at::kBFloat16 || w.scalar_type() != at::kBFloat16 || w.dim() != 2 ||
       M > kGemvMaxRows || !cpu_gemv_available())
-    return at::linear(x, w, b);
+    return float_out ? at::linear(x, w, b).to(at::kFloat) : at::linear(x, w, b);
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = w.size(0);
-  return cpu_gemv_bf16(x.reshape({M, K}), w, b).view(shape);
+  return cpu_gemv_bf16(x.reshape({M, K}), w, b, float_out).view(shape);
 }
 
 }  // namespace tp

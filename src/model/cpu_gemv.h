@@ -12,12 +12,13 @@ namespace tp {
 // (bench/RESULTS.md "## Engine"); larger batches are compute-bound and go to at::linear.
 constexpr int64_t kGemvMaxRows = 16;
 
-// x: [..., K], w: [N, K], b: [N] or undefined -> [..., N], as at::linear.
-at::Tensor linear_infer(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {});
+// x: [..., K], w: [N, K], b: [N] or undefined -> [..., N], as at::linear. float_out: the same values as float32
+// (the logits: the kernel writes them widened, without a second pass over [M, N]).
+at::Tensor linear_infer(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {}, bool float_out = false);
 
-// The kernel alone (for tests and benchmarks): x [M, K] and w [N, K] bf16 CPU, b [N] or undefined.
-// Requires cpu_gemv_available().
-at::Tensor cpu_gemv_bf16(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
+// The kernel alone (for tests and benchmarks): x [M, K] and w [N, K] bf16 CPU, b [N] or undefined; bf16 result,
+// or its float32 widening. Requires cpu_gemv_available().
+at::Tensor cpu_gemv_bf16(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, bool float_out = false);
 // Whether this CPU runs the kernel (avx512f/bw/dq/vl + avx512_bf16), checked once at run time.
 bool cpu_gemv_available();
 

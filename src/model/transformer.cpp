@@ -6,13 +6,15 @@
 // (research/models.md 1.1-1.4): RMSNorm statistics and softmax in float32, rotate_half RoPE, GQA.
 // Attention is written out (scores, mask, softmax, values) rather than calling libtorch 1.13's
 // at::_scaled_dot_product_attention: on CPU that is the same math path, and it would need the KV heads
-// repeated for GQA, which this grouping avoids. CPU bf16 inference takes two kernels instead where they
-// are faster: decode attention reading the cache in place (model/cpu_attention.h) and small-M linear
-// layers (model/cpu_gemv.h). Built against libtorch >= 2.1 (a GPU machine's PyTorch), CUDA attention goes
-// through at::scaled_dot_product_attention, the fused flash / memory-efficient kernels.
+// repeated for GQA, which this grouping avoids. CPU bf16 inference takes kernels instead where they
+// are faster: decode attention reading the cache in place (model/cpu_attention.h), small-M linear
+// layers (model/cpu_gemv.h), and RMSNorm and RoPE in one pass each (model/cpu_rowops.h). Built against
+// libtorch >= 2.1 (a GPU machine's PyTorch), CUDA attention goes through at::scaled_dot_product_attention,
+// the fused flash / memory-efficient kernels.
 #include "model/transformer.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include <ATen/ATen.h>
@@ -21,6 +23,7 @@
 
 #include "model/cpu_attention.h"  // cpu_attention
 #include "model/cpu_gemv.h"  // linear_infer
+#include "model/cpu_rowops.h"  // cpu_rms_norm, cpu_rope
 #include "model/device_memory.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -124,12 +127,14 @@ struct BatchCtx {
   at::Tensor mask;       // [B, 1, 1, T, t_kv] float32, 0 or -inf
   at::Tensor pos;        // [B, T] int64 positions (cache write index)
   at::Tensor slot;       // [B] int64 cache slots
+  const ForwardBatch* fb = nullptr;  // the same slots and positions on the host
   int64_t slot0 = -1;    // first slot when the slots are slot0..slot0+B-1 (no gather needed), else -1
 };
 }  // namespace
 
 // y = w * (x / rms(x)); statistics in float32, cast back before the weight (Llama/Qwen semantics).
 static at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
+  if (cpu_rowops_apply(x, w)) return cpu_rms_norm(x, w, eps);  // the same in one pass (model/cpu_rowops.h)
   at::Tensor xf = x.to(at::kFloat);
   at::Tensor xhat = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return w * xhat.to(x.scalar_type());
@@ -137,9 +142,27 @@ static at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps)
 
 // x: [B, T, heads, D]; NeoX pairing: dimension i rotates with i + D/2.
 static at::Tensor rope(const at::Tensor& x, const BatchCtx& b) {
+  if (cpu_rowops_apply(x)) return cpu_rope(x, b.cos, b.sin);  // the same in one pass (model/cpu_rowops.h)
   int64_t half = x.size(-1) / 2;
   at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
   return x * b.cos + rotated * b.sin;
+}
+
+// Appends x [B, T, Hkv, D] to cache [S, Hkv, T_max, D] at slot[b], all kv heads, positions pos[b, :].
+// On CPU without autograd one copy per row, position and head (index_put_ cost more than the copies there);
+// training (src/demo) needs index_put_, which autograd records.
+static void kv_write(at::Tensor& cache, const at::Tensor& x, const BatchCtx& b) {
+  const bool grad = at::GradMode::is_enabled() && x.requires_grad();
+  if (grad || !cache.is_cpu() || !cache.is_contiguous() || x.scalar_type() != cache.scalar_type())
+    return void(cache.index_put_({b.slot.view({b.B, 1}), Slice(), b.pos}, x));
+  const at::Tensor xc = x.contiguous();
+  const int64_t Hkv = cache.size(1), t_max = cache.size(2), D = cache.size(3), es = int64_t(cache.element_size());
+  auto* dst = static_cast<char*>(cache.data_ptr());
+  const auto* src = static_cast<const char*>(xc.data_ptr());
+  for (int64_t r = 0; r < b.B; ++r)
+    for (int64_t t = 0; t < b.T; ++t)
+      for (int64_t h = 0; h < Hkv; ++h)
+        std::memcpy(dst + ((b.fb->slot[r] * Hkv + h) * t_max + b.fb->start[r] + t) * D * es, src + ((r * b.T + t) * Hkv + h) * D * es, size_t(D * es));
 }
 
 static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, int64_t il, const at::Tensor& h, const BatchCtx& b) {
@@ -151,9 +174,8 @@ static at::Tensor attention(const Model& m, const LayerWeights& l, KVCache& kv, 
   if (c.qk_norm) q = rms_norm(q, l.q_norm, c.rms_eps), k = rms_norm(k, l.k_norm, c.rms_eps);
   q = rope(q, b);
   k = rope(k, b);
-  // append to the cache: slot[b], all kv heads, positions pos[b, :]  ([B, T, Hkv, D] values)
-  kv.k[il].index_put_({b.slot.view({B, 1}), Slice(), b.pos}, k);
-  kv.v[il].index_put_({b.slot.view({B, 1}), Slice(), b.pos}, v);
+  kv_write(kv.k[il], k, b);
+  kv_write(kv.v[il], v, b);
   if (cpu_attention_applies(q, kv.k[il]))  // decode on CPU: reads the cache in place (model/cpu_attention.h)
     return linear_infer(cpu_attention(q, kv.k[il], kv.v[il], b.slot, b.pos, 1.0 / std::sqrt(double(D))).view({B, T, H * D}), l.wo, l.bo);
   at::Tensor K = (b.slot0 >= 0 ? kv.k[il].narrow(0, b.slot0, B) : kv.k[il].index_select(0, b.slot)).narrow(2, 0, b.t_kv);
@@ -190,6 +212,7 @@ at::Tensor forward(const Model& m, KVCache& kv, const ForwardBatch& fb, const Ho
   TORCH_CHECK(int64_t(fb.slot.size()) == b.B && int64_t(fb.start.size()) == b.B && int64_t(fb.n_real.size()) == b.B);
   int64_t max_start = 0;
   b.slot0 = fb.slot[0];
+  b.fb = &fb;
   for (int64_t r = 0; r < b.B; ++r) {
     TORCH_CHECK(fb.n_real[r] >= 1 && fb.n_real[r] <= b.T && fb.slot[r] >= 0 && fb.slot[r] < kv.n_slot);
     max_start = std::max(max_start, fb.start[r]);
@@ -222,7 +245,7 @@ at::Tensor forward(const Model& m, KVCache& kv, const ForwardBatch& fb, const Ho
     at::Tensor last = at::tensor(fb.n_real, at::kLong).to(m.device) - 1;
     x = x.index({at::arange(b.B, i64), last});  // [B, C]
   }
-  return linear_infer(x, m.w.lm_head).to(at::kFloat);
+  return linear_infer(x, m.w.lm_head, {}, /*float_out=*/true);
 }
 
 }  // namespace tp
