@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "archive/writer.h"
@@ -30,6 +31,12 @@ using namespace tp;
 namespace {
 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double cpu_s() {  // user + system CPU time of this process
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 double g_min_ms = 2, g_max_ms = 40;
 double unit_ms(int32_t u) {  // log-uniform in [g_min_ms, g_max_ms]
@@ -139,6 +146,8 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
         row.answer = std::string(200, 'b');
         row.stop_reason = "eos";
         row.votes = {1};
+        row.judge_truncated = {0};
+        row.judge_outputs = {"I can't"};
         payload += 2000 + 60;  // texts + numeric columns
         r.samples.push_back(row);
       }
@@ -165,8 +174,9 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
     results.push_back(std::move(r));
   }
   // reference: the same bytes, written sequentially with one fsync per unit
+  double raw_cpu = 0, shard_cpu = 0;
   auto raw_write = [&]() {
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     int fd = ::open((dir + "/raw.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     for (const auto& r : results) {
       for (const auto& s : r.samples) {
@@ -184,13 +194,15 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
     }
     ::close(fd);
     std::filesystem::remove(dir + "/raw.bin");
+    raw_cpu += cpu_s() - c0;
     return now_s() - t0;
   };
   auto shard_write = [&]() {
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     ShardWriter w = shard_create(dir + "/shard.h5", {"run", "fp", "bench", "host", 1, 1}, {"rule"});
     for (int u = 0; u < n_units; u++) shard_append(w, job, sets, units[u], u, results[u]);
     shard_close(w);
+    shard_cpu += cpu_s() - c0;
     return now_s() - t0;
   };
   // alternate the two writers 5 times and compare medians: the disk is shared and noisy
@@ -204,8 +216,9 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
   double t_raw = raw_t[2], t_shard = shard_t[2];
   double mb = payload / 1e6;
   std::printf("write (gzip %d): %d units, %.1f MB payload: raw write+fsync %.3f s (%.0f MB/s), shard %.3f s (%.0f MB/s, file %.1f MB): "
-              "shard/raw speed %.2f\n",
-              gzip, n_units, mb, t_raw, mb / t_raw, t_shard, mb / t_shard, std::filesystem::file_size(dir + "/shard.h5") / 1e6, t_raw / t_shard);
+              "shard/raw speed %.2f (CPU time per round: raw %.3f s, shard %.3f s)\n",
+              gzip, n_units, mb, t_raw, mb / t_raw, t_shard, mb / t_shard, std::filesystem::file_size(dir + "/shard.h5") / 1e6, t_raw / t_shard,
+              raw_cpu / 5, shard_cpu / 5);
   return 0;
 }
 

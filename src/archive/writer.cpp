@@ -250,7 +250,7 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
                               model_id, b.layers.size(), b.hidden, a.layers.size(), a.hidden));
     TP_CHECK(b.data.size() == static_cast<size_t>(b.rows()) * b.layers.size() * b.hidden * act_dtype_size(b.dtype));
     TP_CHECK(b.point.size() == b.sample_in_unit.size());
-    hsize_t begin = h5_append(a.data, act_h5_type(b.dtype), b.rows(), b.data.data());
+    hsize_t begin = h5_append_by_layer(a.data, act_h5_type(b.dtype), b.rows(), b.data.data(), w.scratch);
     h5_append(a.sample_in_unit, H5T_NATIVE_INT32, b.rows(), b.sample_in_unit.data());
     h5_append(a.point, H5T_NATIVE_INT32, b.rows(), b.point.data());
     out.act_begin[b.position] = static_cast<int64_t>(begin);
