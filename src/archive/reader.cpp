@@ -10,6 +10,23 @@
 
 namespace tp {
 
+namespace {
+
+// Rows of a table group (/samples or /branches) of a shard: a writer killed between the appends of one
+// unit leaves columns of unequal length past its last durable unit; the journal's ranges decide what
+// counts, so the shortest column is what the shard holds.
+template <size_t N>
+int64_t shortest_column(hid_t group, const schema::Column (&columns)[N]) {
+  int64_t n = -1;
+  for (const auto& c : columns) {
+    int64_t rows = static_cast<int64_t>(h5_dims(h5_dataset_open(group, c.name))[0]);
+    n = n < 0 ? rows : std::min(n, rows);
+  }
+  return n;
+}
+
+}  // namespace
+
 Hid archive_file_open(const std::string& path, const std::string& what) {
   Hid f;
   try {
@@ -36,22 +53,8 @@ ShardSummary shard_check(const std::string& path, const std::string& fingerprint
     if (h5_attr_string(f, schema::A_FINGERPRINT) != fingerprint)
       throw Error(fmt::format("shard {} belongs to another job (plan fingerprint differs)", path),
                   "it was copied in from another run folder; move it out");
-    Hid samples = h5_group_open(f, schema::G_SAMPLES);
-    // A writer killed between the appends of one unit leaves columns of unequal length past its last
-    // durable unit; the journal's ranges decide what counts, so the shortest column is what the shard holds.
-    s.n_samples = -1;
-    for (const auto& c : schema::SAMPLE_COLUMNS) {
-      int64_t rows = static_cast<int64_t>(h5_dims(h5_dataset_open(samples, c.name))[0]);
-      s.n_samples = s.n_samples < 0 ? rows : std::min(s.n_samples, rows);
-    }
-    if (h5_exists(f, schema::G_BRANCHES)) {
-      Hid branches = h5_group_open(f, schema::G_BRANCHES);
-      s.n_branches = -1;
-      for (const auto& c : schema::BRANCH_COLUMNS) {
-        int64_t rows = static_cast<int64_t>(h5_dims(h5_dataset_open(branches, c.name))[0]);
-        s.n_branches = s.n_branches < 0 ? rows : std::min(s.n_branches, rows);
-      }
-    }
+    s.n_samples = shortest_column(h5_group_open(f, schema::G_SAMPLES), schema::SAMPLE_COLUMNS);
+    if (h5_exists(f, schema::G_BRANCHES)) s.n_branches = shortest_column(h5_group_open(f, schema::G_BRANCHES), schema::BRANCH_COLUMNS);
     if (h5_exists(f, schema::G_ACTIVATIONS)) {
       Hid acts = h5_group_open(f, schema::G_ACTIVATIONS);
       for (const auto& model : h5_children(acts)) {

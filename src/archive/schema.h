@@ -110,8 +110,11 @@ inline constexpr const char* D_ACT_LAYERS = "layers";  // [layers] int32: layer 
 inline constexpr uint64_t SAMPLE_CHUNK_ROWS = 256;
 inline constexpr uint64_t ACT_CHUNK_BYTES = 1 << 20;
 // Activation chunks are [rows, 1 layer, hidden], so reading one layer (the reducer) touches only that
-// layer's bytes, also when compressed; rows per chunk as if the chunk held every layer (shards) or
-// ACT_CHUNK_BYTES of one layer (packed archives).
+// layer's bytes, also when compressed; rows per chunk: ACT_CHUNK_BYTES of one layer (packed archives, and
+// uncompressed shards: at most ACT_CHUNK_ROWS_MAX rows), or as if the chunk held every layer (compressed
+// shards: at most ACT_CHUNK_ROWS_GZIP rows).
 inline constexpr uint64_t ACT_CHUNK_LAYERS = 1;
+inline constexpr uint64_t ACT_CHUNK_ROWS_MAX = 4096;
+inline constexpr uint64_t ACT_CHUNK_ROWS_GZIP = 64;
 
 }  // namespace tp::schema

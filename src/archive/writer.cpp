@@ -233,8 +233,13 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
     if (it == w.acts.end()) {
       ShardWriter::Act a;
       Hid g = h5_group_create(w.file, std::string(schema::G_ACTIVATIONS) + "/" + key);
-      size_t row_bytes = b.layers.size() * static_cast<size_t>(b.hidden) * act_dtype_size(b.dtype);
-      hsize_t chunk = std::clamp<hsize_t>(schema::ACT_CHUNK_BYTES / std::max<size_t>(row_bytes, 1), 1, 64);
+      // A chunk (one layer) holds ACT_CHUNK_BYTES, so a unit's rows reach the file in few large writes
+      // (schema.h). Compressed shards keep ACT_CHUNK_BYTES over all layers: a unit that appends to a
+      // partial compressed chunk decompresses and compresses it again.
+      size_t layer_bytes = static_cast<size_t>(b.hidden) * act_dtype_size(b.dtype);
+      size_t chunk_row_bytes = job.capture.gzip > 0 ? layer_bytes * b.layers.size() : layer_bytes;
+      hsize_t chunk = std::clamp<hsize_t>(schema::ACT_CHUNK_BYTES / std::max<size_t>(chunk_row_bytes, 1), 1,
+                                          job.capture.gzip > 0 ? schema::ACT_CHUNK_ROWS_GZIP : schema::ACT_CHUNK_ROWS_MAX);
       a.data = h5_dataset_create(g, schema::D_ACT_DATA, act_h5_type(b.dtype), {b.layers.size(), static_cast<hsize_t>(b.hidden)}, chunk,
                                  static_cast<int>(job.capture.gzip), {schema::ACT_CHUNK_LAYERS, static_cast<hsize_t>(b.hidden)});
       a.sample_in_unit = h5_dataset_create(g, schema::D_ACT_SAMPLE_IN_UNIT, H5T_STD_I32LE, {}, 1024);
@@ -250,7 +255,7 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
                               model_id, b.layers.size(), b.hidden, a.layers.size(), a.hidden));
     TP_CHECK(b.data.size() == static_cast<size_t>(b.rows()) * b.layers.size() * b.hidden * act_dtype_size(b.dtype));
     TP_CHECK(b.point.size() == b.sample_in_unit.size());
-    hsize_t begin = h5_append(a.data, act_h5_type(b.dtype), b.rows(), b.data.data());
+    hsize_t begin = h5_append_by_layer(a.data, act_h5_type(b.dtype), b.rows(), b.data.data(), w.scratch);
     h5_append(a.sample_in_unit, H5T_NATIVE_INT32, b.rows(), b.sample_in_unit.data());
     h5_append(a.point, H5T_NATIVE_INT32, b.rows(), b.point.data());
     out.act_begin[b.position] = static_cast<int64_t>(begin);
