@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "model/test_model.h"
 
 namespace tp::test {
 
@@ -22,6 +25,17 @@ std::string temp_dir(const std::string& name) {
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();
+}
+
+const std::string& tiny_model_dir(const std::string& name, uint64_t seed) {
+  static std::map<std::string, std::string> dirs;
+  auto it = dirs.find(name);
+  if (it != dirs.end()) return it->second;
+  std::string d = temp_dir(name);
+  TestModelOptions o;
+  o.seed = seed;
+  make_test_model(d, o);
+  return dirs.emplace(name, d).first->second;
 }
 
 void write_text(const std::string& path, const std::string& text) {

@@ -108,16 +108,7 @@ TEST_CASE("majority and soft labels: tie rule with fewer judges and abstentions"
 }
 
 namespace {
-const std::string& tiny_guard_dir() {
-  static const std::string dir = [] {
-    std::string d = temp_dir("judges-tiny-guard");
-    TestModelOptions o;
-    o.seed = 11;
-    make_test_model(d, o);
-    return d;
-  }();
-  return dir;
-}
+const std::string& tiny_guard_dir() { return tiny_model_dir("judges-tiny-guard", 11); }
 }  // namespace
 
 TEST_CASE("guard context fitting: long answers cut to the budget and flagged", "[judge]") {

@@ -32,16 +32,7 @@ const std::vector<std::string> kChunks = {
     "Let me outline the steps a locksmith would use.",
 };
 
-const std::string& tiny_labeller_dir() {
-  static const std::string dir = [] {
-    std::string d = temp_dir("stance-tiny-labeller");
-    TestModelOptions o;
-    o.seed = 5;
-    make_test_model(d, o);
-    return d;
-  }();
-  return dir;
-}
+const std::string& tiny_labeller_dir() { return tiny_model_dir("stance-tiny-labeller", 5); }
 
 StanceLabellerSpec tiny_labeller(const std::string& id) {
   StanceLabellerSpec l;

@@ -72,6 +72,17 @@ ShardWriter shard_create(const std::string& path, const ShardInfo& info, const s
 
 namespace {
 
+// The judge columns of one row (Judged: samples and branches alike), appended to the unit's gathered arrays.
+void gather_judged(const Judged& r, size_t n_judges, const std::string& unit_id, std::vector<int8_t>& votes,
+                   std::vector<int8_t>& truncated, std::string& outputs, float& soft) {
+  TP_CHECK_MSG(r.votes.size() == n_judges && r.judge_truncated.size() == n_judges && r.judge_outputs.size() == n_judges,
+               "unit {}: judge columns of {} votes for {} judges", unit_id, r.votes.size(), n_judges);
+  votes.insert(votes.end(), r.votes.begin(), r.votes.end());
+  truncated.insert(truncated.end(), r.judge_truncated.begin(), r.judge_truncated.end());
+  outputs = nlohmann::json(r.judge_outputs).dump();
+  soft = r.soft;
+}
+
 // A protocol unit's answers, appended to /branches.
 UnitRows append_branches(ShardWriter& w, const JobSpec& job, const PromptSet& set, const WorkUnit& unit, int32_t unit_index,
                          const UnitResult& res) {
@@ -103,12 +114,7 @@ UnitRows append_branches(ShardWriter& w, const JobSpec& job, const PromptSet& se
     i_atok[i] = r.n_answer_tokens;
     s_stop[i] = r.stop_reason;
     i_refused[i] = r.refused;
-    TP_CHECK_MSG(r.votes.size() == w.n_judges && r.judge_truncated.size() == w.n_judges && r.judge_outputs.size() == w.n_judges,
-                 "unit {}: judge columns of {} votes for {} judges", unit.id, r.votes.size(), w.n_judges);
-    i_votes.insert(i_votes.end(), r.votes.begin(), r.votes.end());
-    i_trunc.insert(i_trunc.end(), r.judge_truncated.begin(), r.judge_truncated.end());
-    s_outputs[i] = nlohmann::json(r.judge_outputs).dump();
-    f_soft[i] = r.soft;
+    gather_judged(r, w.n_judges, unit.id, i_votes, i_trunc, s_outputs[i], f_soft[i]);
   }
   UnitRows out;
   out.sample_begin = w.n_branches;
@@ -166,7 +172,6 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
   std::vector<float> f_soft(n);
   std::vector<uint64_t> i_seed(n);
   std::vector<float> f_sec(n);
-  const size_t n_judges = w.n_judges;
   for (size_t i = 0; i < n; i++) {
     const SampleRow& r = res.samples[i];
     const Prompt& p = set.prompts[r.prompt];
@@ -181,12 +186,7 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
     i_ttok[i] = r.n_think_tokens;
     i_atok[i] = r.n_answer_tokens;
     i_refused[i] = r.refused;
-    TP_CHECK_MSG(r.votes.size() == n_judges, "unit {}: {} votes for {} judges", unit.id, r.votes.size(), n_judges);
-    i_votes.insert(i_votes.end(), r.votes.begin(), r.votes.end());
-    TP_CHECK_MSG(r.judge_truncated.size() == n_judges && r.judge_outputs.size() == n_judges, "unit {}: judge columns for {} judges", unit.id, n_judges);
-    i_trunc.insert(i_trunc.end(), r.judge_truncated.begin(), r.judge_truncated.end());
-    s_outputs[i] = nlohmann::json(r.judge_outputs).dump();
-    f_soft[i] = r.soft;
+    gather_judged(r, w.n_judges, unit.id, i_votes, i_trunc, s_outputs[i], f_soft[i]);
     s_events[i] = r.events;
     f_sec[i] = r.seconds;
     s_stance[i] = r.stance_labels;
