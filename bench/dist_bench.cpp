@@ -163,12 +163,16 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
           b.sample_in_unit.push_back(s);
           b.point.push_back(static_cast<int32_t>(q));
         }
-      b.data.resize(b.sample_in_unit.size() * L * C * 2);
-      for (size_t i = 0; i < b.data.size(); i += 2) {  // halves of N(0,1)-like values: random mantissas, narrow exponents
-        uint16_t h = static_cast<uint16_t>((rng.next() & 0x83ff) | (0x3400 + (rng.below(6) << 10)));
-        std::memcpy(&b.data[i], &h, 2);
+      b.data.resize(L);
+      for (auto& layer : b.data) {
+        layer.resize(b.sample_in_unit.size() * C * 2);
+        for (size_t i = 0; i < layer.size(); i += 2) {  // halves of N(0,1)-like values: random mantissas, narrow exponents
+          uint16_t h = static_cast<uint16_t>((rng.next() & 0x83ff) | (0x3400 + (rng.below(6) << 10)));
+          std::memcpy(&layer[i], &h, 2);
+        }
+        payload += layer.size();
       }
-      payload += b.data.size() + 8 * b.sample_in_unit.size();
+      payload += 8 * b.sample_in_unit.size();
       r.activations.push_back(std::move(b));
     }
     results.push_back(std::move(r));
@@ -189,7 +193,7 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
         (void)!::write(fd, numeric, sizeof numeric);
       }
       for (const auto& b : r.activations) {
-        (void)!::write(fd, b.data.data(), b.data.size());
+        for (const auto& layer : b.data) (void)!::write(fd, layer.data(), layer.size());
         (void)!::write(fd, b.sample_in_unit.data(), 4 * b.sample_in_unit.size());
         (void)!::write(fd, b.point.data(), 4 * b.point.size());
       }

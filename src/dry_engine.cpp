@@ -216,6 +216,7 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
       b.layers = layers;
       b.hidden = DRY_HIDDEN;
       b.dtype = dtype;
+      b.data.resize(layers.size());
       res.activations.push_back(std::move(b));
     }
     for (int32_t p : unit.prompts) {
@@ -230,7 +231,8 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
             Rng a(derive_seed(row.seed, {"dry-act", model_id, pos, std::to_string(pt)}));
             b.sample_in_unit.push_back(sample_in_unit);
             b.point.push_back(pt);
-            for (size_t il = 0; il < layers.size() * static_cast<size_t>(b.hidden); il++) put(b.data, dtype, static_cast<float>(a.uniform() * 2 - 1));
+            for (auto& layer : b.data)
+              for (int64_t c = 0; c < b.hidden; c++) put(layer, dtype, static_cast<float>(a.uniform() * 2 - 1));
           }
         }
         res.samples.push_back(std::move(row));

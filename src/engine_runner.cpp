@@ -3,7 +3,6 @@
 #include "engine_runner.h"
 
 #include <chrono>
-#include <cstring>
 #include <memory>
 
 #include <ATen/ATen.h>
@@ -43,22 +42,6 @@ std::vector<int32_t> to_i32(const std::vector<int64_t>& v, size_t b, size_t e) {
   std::vector<int32_t> out;
   for (size_t i = b; i < e && i < v.size(); i++) out.push_back(static_cast<int32_t>(v[i]));
   return out;
-}
-
-// Copies a [.., S, C] state into the block's bytes in the capture dtype.
-void append_rows(ActivationBlock& b, const at::Tensor& states, int32_t sample_in_unit, bool span) {
-  at::ScalarType st = b.dtype == ActDtype::F32 ? at::kFloat : b.dtype == ActDtype::F16 ? at::kHalf : at::kBFloat16;
-  at::Tensor x = (span ? states : states.unsqueeze(0)).to(at::kCPU, st).contiguous();  // [P, S, C]
-  TP_CHECK_MSG(x.size(1) == static_cast<int64_t>(b.layers.size()) && x.size(2) == b.hidden, "capture shape {}x{} vs block {}x{}",
-               x.size(1), x.size(2), b.layers.size(), b.hidden);
-  size_t bytes = static_cast<size_t>(x.numel()) * x.element_size();
-  size_t at = b.data.size();
-  b.data.resize(at + bytes);
-  std::memcpy(b.data.data() + at, x.data_ptr(), bytes);
-  for (int64_t p = 0; p < x.size(0); p++) {
-    b.sample_in_unit.push_back(sample_in_unit);
-    b.point.push_back(static_cast<int32_t>(p));
-  }
 }
 
 CapturePos capture_pos(const std::string& name) {
@@ -213,11 +196,12 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
       b.layers = layers;
       b.hidden = m.cfg.n_embd;
       b.dtype = act_dtype(job.capture.dtype);
+      b.data.resize(layers.size());
       CapturePos pos = capture_pos(job.capture.positions[pi]);
       for (size_t i = 0; i < out.size(); i++) {
         auto it = rec.samples.find(static_cast<int64_t>(i));
         if (it == rec.samples.end() || !it->second.at[int(pos)].defined()) continue;  // never reached (e.g. no thinking)
-        append_rows(b, it->second.at[int(pos)], static_cast<int32_t>(i), pos == CapturePos::THINK_SPAN);
+        capture_append_block(b, it->second.at[int(pos)], static_cast<int32_t>(i), pos == CapturePos::THINK_SPAN);
       }
       res.activations.push_back(std::move(b));
     }

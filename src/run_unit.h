@@ -61,7 +61,8 @@ enum class ActDtype : int8_t { F32, F16, BF16 };
 ActDtype act_dtype(const std::string& capture_dtype);  // "float32" / "float16" / "bfloat16"
 size_t act_dtype_size(ActDtype t);
 
-// The hidden states kept at one position for the samples of a unit: rows x layers x hidden.
+// The hidden states kept at one position for the samples of a unit: rows x layers x hidden, held one layer
+// at a time, as the archive's chunks hold them (the shard writes each layer straight from its buffer).
 struct ActivationBlock {
   int32_t position = 0;                 // index into job.capture.positions
   std::vector<int32_t> layers;          // layer indices; n_layer stands for the final-norm output
@@ -69,7 +70,7 @@ struct ActivationBlock {
   ActDtype dtype = ActDtype::F32;
   std::vector<int32_t> sample_in_unit;  // [rows] which SampleRow each row belongs to
   std::vector<int32_t> point;           // [rows] 0, or the resampled think_span point
-  std::vector<uint8_t> data;            // [rows, layers, hidden] in dtype, row-major
+  std::vector<std::vector<uint8_t>> data;  // [layers] of [rows, hidden] in dtype, row-major
   int64_t rows() const { return static_cast<int64_t>(sample_in_unit.size()); }
 };
 

@@ -93,7 +93,9 @@ TEST_CASE("a shard holds exactly the rows the runner produced", "[archive]") {
   const ActivationBlock& span = r2.activations[1];
   std::vector<float> x(12 * 3 * DRY_HIDDEN);
   h5_read_rows(h5_dataset_open(f, "/activations/m/think_span/data"), H5T_NATIVE_FLOAT, 12, 12, x.data());
-  CHECK(std::memcmp(x.data(), span.data.data(), span.data.size()) == 0);
+  for (int r = 0; r < 12; r++)  // the file's rows are [layers, hidden]; the block holds each layer's rows together
+    for (int l = 0; l < 3; l++)
+      CHECK(std::memcmp(&x[(r * 3 + l) * DRY_HIDDEN], &span.data[l][r * DRY_HIDDEN * sizeof(float)], DRY_HIDDEN * sizeof(float)) == 0);
   std::vector<int32_t> layers(3);
   h5_read_rows(h5_dataset_open(f, "/activations/m/think_span/layers"), H5T_NATIVE_INT32, 0, 3, layers.data());
   CHECK(layers == std::vector<int32_t>{0, DRY_N_LAYER - 1, DRY_N_LAYER});  // 0, last, final norm
@@ -111,7 +113,7 @@ TEST_CASE("float16 activations are IEEE halves that HDF5 converts to the right f
   // replace the first row with known halves: 0.5, -2, 1.5, 0, 65504 (max), 2^-14 (min normal), ...
   const uint16_t halves[] = {0x3800, 0xC000, 0x3E00, 0x0000, 0x7BFF, 0x0400};
   const float want[] = {0.5f, -2.0f, 1.5f, 0.0f, 65504.0f, 6.103515625e-05f};
-  std::memcpy(r.activations[0].data.data(), halves, sizeof halves);
+  std::memcpy(r.activations[0].data[0].data(), halves, sizeof halves);  // row 0, layer 0
   ShardWriter w = shard_create(path, info(1), job_judges(fx.job));
   shard_append(w, fx.job, fx.sets, fx.units[0], 0, r);
   shard_close(w);

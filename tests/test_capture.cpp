@@ -114,3 +114,43 @@ TEST_CASE("capture: states captured while generating equal a full forward at the
     }
   }
 }
+
+TEST_CASE("capture: a sample's states reach the archive block one layer at a time, rows in point order", "[capture]") {
+  // x[p][s][c] = 1000 p + 100 s + c: each value names its point, site and column
+  const int64_t P = 3, S = 2, C = 4;
+  at::Tensor x = at::arange(C, at::kFloat).view({1, 1, C}) + 100 * at::arange(S, at::kFloat).view({1, S, 1}) +
+                 1000 * at::arange(P, at::kFloat).view({P, 1, 1});
+  ActivationBlock b;
+  b.layers = {0, 5};
+  b.hidden = C;
+  b.dtype = ActDtype::F32;
+  b.data.resize(2);
+  capture_append_block(b, x[1], 7, false);  // one row: point 1 of x
+  capture_append_block(b, x, 9, true);      // three rows: the span's points
+  CHECK(b.sample_in_unit == std::vector<int32_t>{7, 9, 9, 9});
+  CHECK(b.point == std::vector<int32_t>{0, 0, 1, 2});
+  for (int64_t s = 0; s < S; s++) {
+    REQUIRE(b.data[s].size() == 4 * C * sizeof(float));
+    const auto* v = reinterpret_cast<const float*>(b.data[s].data());
+    for (int64_t c = 0; c < C; c++) {
+      CHECK(v[0 * C + c] == 1000 + 100 * s + c);
+      for (int64_t p = 0; p < P; p++) CHECK(v[(1 + p) * C + c] == 1000 * p + 100 * s + c);
+    }
+  }
+  // stored in the block's dtype: bfloat16 holds 100..103 exactly (7 significant bits)
+  ActivationBlock h;
+  h.layers = {0, 5};
+  h.hidden = C;
+  h.dtype = ActDtype::BF16;
+  h.data.resize(2);
+  capture_append_block(h, x[0], 0, false);
+  REQUIRE(h.data[1].size() == C * 2);
+  for (int64_t c = 0; c < C; c++) {
+    uint16_t bits;
+    std::memcpy(&bits, &h.data[1][c * 2], 2);
+    uint32_t f32 = uint32_t(bits) << 16;
+    float v;
+    std::memcpy(&v, &f32, 4);
+    CHECK(v == 100 + c);
+  }
+}

@@ -235,23 +235,20 @@ hsize_t h5_append(hid_t dataset, hid_t mem_type, hsize_t n, const void* data) {
   return begin;
 }
 
-hsize_t h5_append_by_layer(hid_t dataset, hid_t mem_type, hsize_t n, const void* data, std::vector<unsigned char>& slab) {
+hsize_t h5_append_layers(hid_t dataset, hid_t mem_type, hsize_t n, const std::vector<const void*>& layers) {
   std::vector<hsize_t> dims = h5_dims(dataset);
-  TP_CHECK(dims.size() == 3);
+  TP_CHECK(dims.size() == 3 && dims[1] == layers.size());
   hsize_t begin = dims[0];
   if (n == 0) return begin;
   dims[0] += n;
   H5_CHECK(H5Dset_extent(dataset, dims.data()));
-  const size_t layers = dims[1], row = dims[2] * H5Tget_size(mem_type);
-  if (slab.size() < n * row) slab.resize(n * row);
   Hid fs(H5_CHECK(H5Dget_space(dataset)));
   hsize_t ms_dims[3] = {n, 1, dims[2]};  // the file selection's shape: HDF5 maps it chunk by chunk, not element by element
   Hid ms(H5_CHECK(H5Screate_simple(3, ms_dims, nullptr)));
-  for (size_t l = 0; l < layers; l++) {
-    for (hsize_t r = 0; r < n; r++) std::memcpy(&slab[r * row], static_cast<const unsigned char*>(data) + (r * layers + l) * row, row);
+  for (size_t l = 0; l < layers.size(); l++) {
     hsize_t start[3] = {begin, l, 0}, count[3] = {n, 1, dims[2]};
     H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, nullptr, count, nullptr));
-    H5_CHECK(H5Dwrite(dataset, mem_type, ms, fs, H5P_DEFAULT, slab.data()));
+    H5_CHECK(H5Dwrite(dataset, mem_type, ms, fs, H5P_DEFAULT, layers[l]));
   }
   return begin;
 }

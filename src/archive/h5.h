@@ -62,11 +62,11 @@ std::vector<hsize_t> h5_dims(hid_t dataset);
 // Appends n rows (each row = product of inner dims elements of mem type) and returns the first row written.
 hsize_t h5_append(hid_t dataset, hid_t mem_type, hsize_t n, const void* data);
 void h5_append_strings(hid_t dataset, const std::vector<std::string>& values);
-// h5_append for a [rows, layers, width] dataset chunked one layer at a time (activations): writes one layer
-// at a time from a contiguous copy, so each chunk gets one write (row-major data would reach the file as
-// one small write per row and layer when the chunk cache is bypassed). scratch: the caller's buffer for
-// the copy, kept between calls (a fresh one costs a page fault per 4 KiB).
-hsize_t h5_append_by_layer(hid_t dataset, hid_t mem_type, hsize_t n, const void* data, std::vector<unsigned char>& scratch);
+// h5_append for a [rows, layers, width] dataset chunked one layer at a time (activations), from one
+// contiguous [n, width] buffer per layer: each chunk gets one write straight from its layer's buffer
+// (row-major [n, layers, width] data would reach the file as one small write per row and layer when the
+// chunk cache is bypassed, or cost a copy to regroup it).
+hsize_t h5_append_layers(hid_t dataset, hid_t mem_type, hsize_t n, const std::vector<const void*>& layers);
 // Reads rows [begin, begin+n) into data (sized by the caller).
 void h5_read_rows(hid_t dataset, hid_t mem_type, hsize_t begin, hsize_t n, void* data);
 std::vector<std::string> h5_read_strings(hid_t dataset, hsize_t begin, hsize_t n);

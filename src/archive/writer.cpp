@@ -253,9 +253,14 @@ UnitRows shard_append(ShardWriter& w, const JobSpec& job, const std::vector<Prom
     if (a.layers != b.layers || a.hidden != b.hidden)
       throw Error(fmt::format("unit {}: activations at {} changed shape within model {} ({} layers x {} wide, was {} x {})", unit.id, pos,
                               model_id, b.layers.size(), b.hidden, a.layers.size(), a.hidden));
-    TP_CHECK(b.data.size() == static_cast<size_t>(b.rows()) * b.layers.size() * b.hidden * act_dtype_size(b.dtype));
     TP_CHECK(b.point.size() == b.sample_in_unit.size());
-    hsize_t begin = h5_append_by_layer(a.data, act_h5_type(b.dtype), b.rows(), b.data.data(), w.scratch);
+    TP_CHECK(b.data.size() == b.layers.size());
+    std::vector<const void*> layers;
+    for (const auto& l : b.data) {
+      TP_CHECK(l.size() == static_cast<size_t>(b.rows()) * b.hidden * act_dtype_size(b.dtype));
+      layers.push_back(l.data());
+    }
+    hsize_t begin = h5_append_layers(a.data, act_h5_type(b.dtype), b.rows(), layers);
     h5_append(a.sample_in_unit, H5T_NATIVE_INT32, b.rows(), b.sample_in_unit.data());
     h5_append(a.point, H5T_NATIVE_INT32, b.rows(), b.point.data());
     out.act_begin[b.position] = static_cast<int64_t>(begin);

@@ -30,7 +30,6 @@ struct ShardWriter {
   std::vector<Hid> branch_columns;          // schema::BRANCH_COLUMNS order
   struct Act { Hid data, sample_in_unit, point; std::vector<int32_t> layers; int64_t hidden = 0; };
   std::map<std::string, Act> acts;          // "<model>/<position>"
-  std::vector<unsigned char> scratch;       // h5_append_by_layer's copy of one layer
   size_t n_judges = 0;
   int64_t n_units = 0, n_samples = 0, n_branches = 0;
 };

@@ -80,4 +80,23 @@ void capture_finish_sample(CaptureRecorder& rec, int64_t sample) {
   sa.span_rows.clear();
 }
 
+void capture_append_block(ActivationBlock& b, const at::Tensor& states, int32_t sample_in_unit, bool span) {
+  at::ScalarType st = b.dtype == ActDtype::F32 ? at::kFloat : b.dtype == ActDtype::F16 ? at::kHalf : at::kBFloat16;
+  at::Tensor x = (span ? states : states.unsqueeze(0)).to(at::kCPU, st).contiguous();  // [P, S, C]
+  TP_CHECK_MSG(x.size(1) == static_cast<int64_t>(b.layers.size()) && x.size(2) == b.hidden, "capture shape {}x{} vs block {}x{}",
+               x.size(1), x.size(2), b.layers.size(), b.hidden);
+  TP_CHECK(b.data.size() == b.layers.size());
+  const size_t row = static_cast<size_t>(b.hidden) * x.element_size();
+  const auto* src = static_cast<const uint8_t*>(x.data_ptr());
+  for (size_t s = 0; s < b.layers.size(); s++)
+    for (int64_t p = 0; p < x.size(0); p++) {
+      const uint8_t* r = src + (static_cast<size_t>(p) * b.layers.size() + s) * row;
+      b.data[s].insert(b.data[s].end(), r, r + row);
+    }
+  for (int64_t p = 0; p < x.size(0); p++) {
+    b.sample_in_unit.push_back(sample_in_unit);
+    b.point.push_back(static_cast<int32_t>(p));
+  }
+}
+
 }  // namespace tp

@@ -12,6 +12,7 @@
 
 #include "capture/capture_plan.h"
 #include "model/transformer.h"
+#include "run_unit.h"
 
 namespace tp {
 
@@ -46,5 +47,8 @@ const Hooks* capture_begin_forward(CaptureRecorder& rec, std::vector<CapturePoin
 void capture_rewind(CaptureRecorder& rec, int64_t sample, int64_t pos);
 // Resamples the sample's span into at[THINK_SPAN] ([P, S, C]) and drops the per-token rows.
 void capture_finish_sample(CaptureRecorder& rec, int64_t sample);
+// Appends one sample's states at a position (at[p]: [S, C], or [P, S, C] for the span) to the archive block
+// b as rows in b.dtype, one [rows, C] buffer per site (b.data sized to b.layers), and their sample and point.
+void capture_append_block(ActivationBlock& b, const at::Tensor& states, int32_t sample_in_unit, bool span);
 
 }  // namespace tp
