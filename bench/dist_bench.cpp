@@ -6,8 +6,8 @@
 //       log-uniform from [MIN_MS, MAX_MS] (seeded); efficiency = sum of durations / (workers x makespan).
 //   dist_bench write DIR UNITS GZIP PROMPTS    shard_append of units of realistic size (16 samples, 2 KB of
 //       text each, think_first + 16 span points of 8 layers x 2048 float16) with flush + fsync per unit,
-//       against the reference: write() + fsync of the same payload bytes to a plain file; the two
-//       alternate 11 times and the medians are compared.
+//       against the reference: write() + fsync of the same payload bytes to a plain file; the two take
+//       turns unit by unit, 11 rounds, and the medians of the rounds are compared.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -18,6 +18,8 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "archive/writer.h"
@@ -36,6 +38,27 @@ double cpu_s() {  // user + system CPU time of this process
   rusage u;
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// Write requests and bytes the block device holding a path has completed (/sys/dev/block/M:m/stat: fields
+// 5 and 7 are writes completed and sectors written); zeros where the counters cannot be read.
+struct DiskWrites { long requests = 0; double bytes = 0; };
+std::string block_stat_path(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) + "/stat";
+}
+DiskWrites disk_writes(const std::string& stat_path) {
+  DiskWrites d;
+  std::FILE* f = stat_path.empty() ? nullptr : std::fopen(stat_path.c_str(), "r");
+  if (!f) return d;
+  long v[7] = {0};
+  for (long& x : v)
+    if (std::fscanf(f, "%ld", &x) != 1) break;
+  std::fclose(f);
+  d.requests = v[4];
+  d.bytes = 512.0 * v[6];
+  return d;
 }
 
 double g_min_ms = 2, g_max_ms = 40;
@@ -177,56 +200,79 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
     }
     results.push_back(std::move(r));
   }
-  // reference: the same bytes, written sequentially with one fsync per unit
-  double raw_cpu = 0, shard_cpu = 0;
-  // Each writer starts without its file (as a run's new shard does): freeing the previous round's 268 MB of
-  // page cache is not timed.
-  auto raw_write = [&]() {
-    std::filesystem::remove(dir + "/raw.bin");
-    double t0 = now_s(), c0 = cpu_s();
-    int fd = ::open((dir + "/raw.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    for (const auto& r : results) {
-      for (const auto& s : r.samples) {
-        (void)!::write(fd, s.thinking.data(), s.thinking.size());
-        (void)!::write(fd, s.answer.data(), s.answer.size());
-        char numeric[60] = {0};
-        (void)!::write(fd, numeric, sizeof numeric);
-      }
-      for (const auto& b : r.activations) {
-        for (const auto& layer : b.data) (void)!::write(fd, layer.data(), layer.size());
-        (void)!::write(fd, b.sample_in_unit.data(), 4 * b.sample_in_unit.size());
-        (void)!::write(fd, b.point.data(), 4 * b.point.size());
-      }
-      ::fsync(fd);
+  // The reference: the same payload bytes, appended to a plain file with one fsync per unit.
+  auto raw_unit = [](int fd, const UnitResult& r) {
+    for (const auto& s : r.samples) {
+      (void)!::write(fd, s.thinking.data(), s.thinking.size());
+      (void)!::write(fd, s.answer.data(), s.answer.size());
+      char numeric[60] = {0};
+      (void)!::write(fd, numeric, sizeof numeric);
     }
-    ::close(fd);
-    raw_cpu += cpu_s() - c0;
-    return now_s() - t0;
+    for (const auto& b : r.activations) {
+      for (const auto& layer : b.data) (void)!::write(fd, layer.data(), layer.size());
+      (void)!::write(fd, b.sample_in_unit.data(), 4 * b.sample_in_unit.size());
+      (void)!::write(fd, b.point.data(), 4 * b.point.size());
+    }
+    ::fsync(fd);
   };
-  auto shard_write = [&]() {
-    std::filesystem::remove(dir + "/shard.h5");
+  // The two writers take turns unit by unit, so that both meet the disk in the same state: this virtio disk's speed drifts by +-10% within seconds, which made whole-round
+  // alternation too noisy to compare. Each round starts both without their files (freeing the previous
+  // round's page cache is not timed); the shard's time includes its create and close. The disk's write
+  // requests around each unit come from the block device's counters.
+  const std::string stat_path = block_stat_path(dir);
+  struct Side { double t = 0, cpu = 0; DiskWrites io; };
+  auto timed = [&](Side& side, const auto& f) {
+    DiskWrites d0 = disk_writes(stat_path);
     double t0 = now_s(), c0 = cpu_s();
-    ShardWriter w = shard_create(dir + "/shard.h5", {"run", "fp", "bench", "host", 1, 1}, {"rule"});
-    for (int u = 0; u < n_units; u++) shard_append(w, job, sets, units[u], u, results[u]);
-    shard_close(w);
-    shard_cpu += cpu_s() - c0;
-    return now_s() - t0;
+    f();
+    side.t += now_s() - t0;
+    side.cpu += cpu_s() - c0;
+    DiskWrites d1 = disk_writes(stat_path);
+    side.io.requests += d1.requests - d0.requests;
+    side.io.bytes += d1.bytes - d0.bytes;
   };
-  // alternate the two writers 11 times and compare medians: the disk and the 2 cores are shared and noisy
   const int rounds = 11;
-  std::vector<double> raw_t, shard_t;
+  std::vector<Side> raw(rounds), shard(rounds);
   for (int round = 0; round < rounds; round++) {
-    raw_t.push_back(raw_write());
-    shard_t.push_back(shard_write());
+    std::filesystem::remove(dir + "/raw.bin");
+    std::filesystem::remove(dir + "/shard.h5");
+    int fd = -1;
+    ShardWriter w;
+    timed(raw[round], [&] { fd = ::open((dir + "/raw.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644); });
+    timed(shard[round], [&] { w = shard_create(dir + "/shard.h5", {"run", "fp", "bench", "host", 1, 1}, {"rule"}); });
+    for (int u = 0; u < n_units; u++) {  // who goes first alternates: the second finds the unit's bytes in the CPU's cache
+      auto raw_u = [&] { timed(raw[round], [&] { raw_unit(fd, results[u]); }); };
+      auto shard_u = [&] { timed(shard[round], [&] { shard_append(w, job, sets, units[u], u, results[u]); }); };
+      if ((u + round) % 2 == 0) raw_u(), shard_u();
+      else shard_u(), raw_u();
+    }
+    timed(raw[round], [&] { ::close(fd); });
+    timed(shard[round], [&] { shard_close(w); });
   }
-  std::sort(raw_t.begin(), raw_t.end());
-  std::sort(shard_t.begin(), shard_t.end());
-  double t_raw = raw_t[rounds / 2], t_shard = shard_t[rounds / 2];
-  double mb = payload / 1e6;
-  std::printf("write (gzip %d): %d units, %.1f MB payload: raw write+fsync %.3f s (%.0f MB/s), shard %.3f s (%.0f MB/s, file %.1f MB): "
-              "shard/raw speed %.2f (CPU time per round: raw %.3f s, shard %.3f s)\n",
-              gzip, n_units, mb, t_raw, mb / t_raw, t_shard, mb / t_shard, std::filesystem::file_size(dir + "/shard.h5") / 1e6, t_raw / t_shard,
-              raw_cpu / rounds, shard_cpu / rounds);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::vector<double> t_raw, t_shard, ratio;
+  for (int i = 0; i < rounds; i++) {
+    t_raw.push_back(raw[i].t);
+    t_shard.push_back(shard[i].t);
+    ratio.push_back(raw[i].t / shard[i].t);
+  }
+  auto per_unit = [&](const std::vector<Side>& v, auto field) {
+    double sum = 0;
+    for (const Side& x : v) sum += field(x);
+    return sum / rounds / n_units;
+  };
+  double mb = payload / 1e6, tr = median(t_raw), ts = median(t_shard);
+  std::printf("write (gzip %d): %d units, %.1f MB payload, %d rounds, units alternating: raw write+fsync %.3f s (%.0f MB/s), shard %.3f s "
+              "(%.0f MB/s, file %.1f MB): shard/raw speed %.2f (rounds %.2f-%.2f); per unit: CPU raw %.2f ms, shard %.2f ms; "
+              "disk write requests raw %.1f, shard %.1f; MB written raw %.2f, shard %.2f\n",
+              gzip, n_units, mb, rounds, tr, mb / tr, ts, mb / ts, std::filesystem::file_size(dir + "/shard.h5") / 1e6, tr / ts,
+              *std::min_element(ratio.begin(), ratio.end()), *std::max_element(ratio.begin(), ratio.end()),
+              1e3 * per_unit(raw, [](const Side& x) { return x.cpu; }), 1e3 * per_unit(shard, [](const Side& x) { return x.cpu; }),
+              per_unit(raw, [](const Side& x) { return double(x.io.requests); }), per_unit(shard, [](const Side& x) { return double(x.io.requests); }),
+              per_unit(raw, [](const Side& x) { return x.io.bytes / 1e6; }), per_unit(shard, [](const Side& x) { return x.io.bytes / 1e6; }));
   return 0;
 }
 
