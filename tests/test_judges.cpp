@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "generate/generate.h"
+#include "forced_text.h"
 #include "helpers.h"
 #include "judge/guard_format.h"
 #include "judge/judges.h"
@@ -193,15 +194,7 @@ TEST_CASE("guard judge: a valid verdict forced through the engine is read back",
   for (auto [text, vote] : {std::pair<const char*, int>{"Safety: Safe\nCategories: None\nRefusal: Yes", 1},
                             {"Safety: Unsafe\nCategories: Violent\nRefusal: No", 0}}) {
     GuardFit fit = guard_fit(tok, JudgeKind::QWEN3GUARD_GEN, "q", "a", 4096, 8);
-    GenOptions opt;
-    opt.sampling = {0.0, 1.0, 0};
-    const int64_t im_end = token_id(tok, "<|im_end|>");
-    for (int32_t id : encode(tok, text)) opt.stop.force_close_ids.push_back(id);
-    opt.stop.force_close_ids.push_back(im_end);
-    opt.stop.think_close_id = im_end;
-    opt.stop.prompt_opens_think = true;
-    opt.stop.max_think_tokens = 0;
-    opt.stop.max_answer_tokens = 1;
+    GenOptions opt = test::forced_text_options(tok, text);
     std::vector<Sample> out = generate(m, {{std::vector<int64_t>(fit.ids.begin(), fit.ids.end()), 0}}, opt);
     REQUIRE(out.size() == 1);
     std::string raw;

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "generate/generate.h"
+#include "forced_text.h"
 #include "helpers.h"
 #include "judge/judges.h"
 #include "judge/stance.h"
@@ -215,15 +216,7 @@ TEST_CASE("stance labeller: a valid answer forced through the engine is parsed b
   in.thinking_enabled = false;
   std::vector<int32_t> ids = render(tmpl, tok, in).ids;
   const std::string text = "```json\n{\"labels\": [0, -1, 1], \"summary\": \"wavers\"}\n```";
-  GenOptions opt;
-  opt.sampling = {0.0, 1.0, 0};
-  const int64_t im_end = token_id(tok, "<|im_end|>");
-  for (int32_t id : encode(tok, text)) opt.stop.force_close_ids.push_back(id);
-  opt.stop.force_close_ids.push_back(im_end);
-  opt.stop.think_close_id = im_end;
-  opt.stop.prompt_opens_think = true;
-  opt.stop.max_think_tokens = 0;
-  opt.stop.max_answer_tokens = 1;
+  GenOptions opt = test::forced_text_options(tok, text);
   std::vector<Sample> out = generate(m, {{std::vector<int64_t>(ids.begin(), ids.end()), 0}}, opt);
   REQUIRE(out.size() == 1);
   std::string raw = decode(tok, std::vector<int32_t>(out[0].tokens.begin(), out[0].tokens.end()));
