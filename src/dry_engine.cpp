@@ -167,15 +167,10 @@ UnitResult dry_protocol(const JobSpec& job, JudgeSet& stance, const PromptSet& s
         }
       } else {
         StanceTrace st = stance_run(stance, {{model_id, prompt.text, ro.thinking}}, 1)[0].trace;
-        for (size_t t = 0; t < st.transitions.size(); t++)
-          for (const char* side : {"pre", "post"}) {
-            BranchRow row = base;
-            row.transition = static_cast<int32_t>(t);
-            row.side = side;
-            row.cut = side[1] == 'r' ? st.transitions[t].pre_cut : st.transitions[t].post_cut;
-            row.n_prefix_tokens = static_cast<int32_t>(stance_prefix_text(st.chunks, row.cut).size() / 4);
-            add(row, 0.9, cr.answers);
-          }
+        for (BranchRow& row : replay_rows(base, st.transitions)) {
+          row.n_prefix_tokens = static_cast<int32_t>(stance_prefix_text(st.chunks, row.cut).size() / 4);
+          add(row, 0.9, cr.answers);
+        }
       }
     }
   }

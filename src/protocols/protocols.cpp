@@ -42,6 +42,18 @@ std::vector<int32_t> nested_cuts(const JobSpec& job) {
   return out;
 }
 
+std::vector<BranchRow> replay_rows(const BranchRow& base, const std::vector<StanceTransition>& transitions) {
+  std::vector<BranchRow> out;
+  for (size_t t = 0; t < transitions.size(); t++)
+    for (const char* side : {"pre", "post"}) {
+      BranchRow& row = out.emplace_back(base);
+      row.transition = static_cast<int32_t>(t);
+      row.side = side;
+      row.cut = side[1] == 'r' ? transitions[t].pre_cut : transitions[t].post_cut;
+    }
+  return out;
+}
+
 namespace {
 
 std::vector<int64_t> to_i64(const std::vector<int32_t>& v) { return {v.begin(), v.end()}; }
@@ -168,19 +180,14 @@ UnitResult run_protocol_unit(const JobSpec& job, const std::vector<PromptSet>& s
       }
     } else {
       const StanceTrace& st = stance[r].trace;
-      for (size_t t = 0; t < st.transitions.size(); t++)
-        for (const char* side : {"pre", "post"}) {
-          BranchRow row = base;
-          row.transition = static_cast<int32_t>(t);
-          row.side = side;
-          row.cut = side[1] == 'r' ? st.transitions[t].pre_cut : st.transitions[t].post_cut;
-          ChatInput in = inputs[ro.prompt_pos];
-          in.think_prefill = stance_prefix_text(st.chunks, row.cut);
-          row.n_prefix_tokens = static_cast<int32_t>(encode(e.tok, in.think_prefill).size());
-          std::vector<int64_t> prompt = to_i64(render(e.tmpl, e.tok, in).ids);
-          prompt.insert(prompt.end(), close.begin(), close.end());
-          add(row, std::move(prompt), cr.answers);
-        }
+      for (BranchRow& row : replay_rows(base, st.transitions)) {
+        ChatInput in = inputs[ro.prompt_pos];
+        in.think_prefill = stance_prefix_text(st.chunks, row.cut);
+        row.n_prefix_tokens = static_cast<int32_t>(encode(e.tok, in.think_prefill).size());
+        std::vector<int64_t> prompt = to_i64(render(e.tmpl, e.tok, in).ids);
+        prompt.insert(prompt.end(), close.begin(), close.end());
+        add(row, std::move(prompt), cr.answers);
+      }
     }
   }
   if (creqs.empty()) return res;

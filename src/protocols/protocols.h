@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "generate/generate.h"
+#include "judge/stance.h"
 #include "prompts/prompt_set.h"
 #include "run_unit.h"
 #include "tokenizer/chat_template.h"
@@ -35,6 +36,9 @@ uint64_t continuation_seed(uint64_t rollout_seed, const std::string& protocol, i
                            int32_t index);
 // The cuts of protocols.nested_branching as integers.
 std::vector<int32_t> nested_cuts(const JobSpec& job);
+// The cut-replay rows of one rollout: base with transition, side and cut set, for every stance transition
+// of the trace and each side in order ("pre": chunks[:pre_cut], "post": chunks[:post_cut]).
+std::vector<BranchRow> replay_rows(const BranchRow& base, const std::vector<StanceTransition>& transitions);
 
 struct JudgeSet;
 
