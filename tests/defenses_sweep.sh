@@ -8,9 +8,7 @@
 # usage: defenses_sweep.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
 TP=$1 SRC=$2 SHARED=$3 WORK=$4
-PY=/usr/bin/python3
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$(readlink -f "$0")")/common.sh"
 
 "$TP" make-test-model base --arch qwen3 --shape tiny --seed 4 >/dev/null || fail "make-test-model"
 "$TP" logits --model base --ids 5,17,30,2,9,44,61,70 --out probe.npy || fail "logits"

@@ -7,10 +7,7 @@
 # usage: engine_sweep.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
 TP=$1 SRC=$2 SHARED=$3 WORK=$4
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$(readlink -f "$0")")/common.sh"
 
 "$TP" make-test-model model --arch qwen3 --shape tiny --seed 3 >/dev/null || fail "make-test-model"
 "$TP" make-test-model guard --arch qwen3 --shape tiny --seed 4 >/dev/null || fail "make-test-model (guard)"

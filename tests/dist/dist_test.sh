@@ -7,11 +7,8 @@
 # plan --units), the journal.
 set -u
 CASE=$1 TP=$2 SRC=$3 SHARED=$4 WORK=$5
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export THINKPROBE_PROGRESS_SECONDS=1000
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$(readlink -f "$0")")/../common.sh"
 
 for m in m1 m2; do
   mkdir -p models/$m

@@ -8,7 +8,7 @@
 # usage: reduce_more_test.sh CASE THINKPROBE SHARED_DIR WORK_DIR
 set -u
 CASE=$1 TP=$2 SHARED=$3 WORK=$4
-source "$(dirname "$(readlink -f "$0")")/common.sh"
+source "$(dirname "$(readlink -f "$0")")/../common.sh"
 
 if [ "$CASE" = mpi ]; then
   stub_model models/m1

@@ -9,7 +9,7 @@
 # usage: votes_test.sh THINKPROBE SOURCE_DIR SHARED_DIR WORK_DIR
 set -u
 TP=$1 SRC=$2 SHARED=$3 WORK=$4
-source "$(dirname "$(readlink -f "$0")")/common.sh"
+source "$(dirname "$(readlink -f "$0")")/../common.sh"
 stub_model models/m1
 cat > job.yaml <<YAML
 job: {name: votes-test, seed: 3, output_dir: out}

@@ -1,6 +1,6 @@
-# The shared preamble of tests/reduce/*_test.sh, sourced once they have set WORK: Debian's Python (numpy,
-# h5py, scikit-learn) as $PY, Open MPI allowed to run as root and to oversubscribe, WORK emptied and made
-# the current directory, fail() to end a test with a message, and stub_model DIR for the dry engine's
+# The shared preamble of the process-level test scripts (tests/*.sh, tests/*/*_test.sh), sourced once they
+# have set WORK: Debian's Python (numpy, h5py, scikit-learn) as $PY, Open MPI allowed to run as root and
+# to oversubscribe, WORK emptied and made the current directory, fail() to end a test with a message, and stub_model DIR for the dry engine's
 # model directory (a 4-layer config and placeholder tokenizer and weights, never loaded).
 # Not a test itself; the tests keep their own arguments and checks.
 PY=/usr/bin/python3
