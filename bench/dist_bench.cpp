@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <thread>
 
 #include <fcntl.h>
@@ -187,18 +188,15 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
         r.samples.push_back(row);
       }
     for (int pos = 0; pos < 2; pos++) {
-      ActivationBlock b;
-      b.position = pos;
-      for (int64_t l = 0; l < L; l++) b.layers.push_back(static_cast<int32_t>(l));
-      b.hidden = C;
-      b.dtype = ActDtype::F16;
+      std::vector<int32_t> layers(L);
+      std::iota(layers.begin(), layers.end(), 0);
+      ActivationBlock b = activation_block(pos, layers, C, ActDtype::F16);
       int64_t points = pos == 1 ? P : 1;
       for (int32_t s = 0; s < 16; s++)
         for (int64_t q = 0; q < points; q++) {
           b.sample_in_unit.push_back(s);
           b.point.push_back(static_cast<int32_t>(q));
         }
-      b.data.resize(L);
       for (auto& layer : b.data) {
         layer.resize(b.sample_in_unit.size() * C * 2);
         for (size_t i = 0; i < layer.size(); i += 2) {  // halves of N(0,1)-like values: random mantissas, narrow exponents
@@ -227,10 +225,11 @@ int write_bench(const std::string& dir, int n_units, int gzip, const std::string
     }
     ::fsync(fd);
   };
-  // The two writers take turns unit by unit, so that both meet the disk in the same state: this virtio disk's speed drifts by +-10% within seconds, which made whole-round
-  // alternation too noisy to compare. Each round starts both without their files (freeing the previous
-  // round's page cache is not timed); the shard's time includes its create and close. The disk's write
-  // requests around each unit come from the block device's counters.
+  // The two writers take turns unit by unit, so that both meet the disk in the same state: this virtio
+  // disk's speed drifts by +-10% within seconds, which made whole-round alternation too noisy to compare.
+  // Each round starts both without their files (freeing the previous round's page cache is not timed); the
+  // shard's time includes its create and close. The disk's write requests around each unit come from the
+  // block device's counters.
   const std::string stat_path = block_stat_path(dir);
   struct Side { double t = 0, cpu = 0; DiskWrites io; };
   auto timed = [&](Side& side, const auto& f) {

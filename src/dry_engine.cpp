@@ -205,15 +205,8 @@ UnitRunner dry_runner(const JobSpec& job, const std::vector<PromptSet>& sets, in
     const CaptureSpec& cap = job.capture;
     ActDtype dtype = act_dtype(cap.dtype);
     UnitResult res;
-    for (size_t p = 0; p < cap.positions.size(); p++) {
-      ActivationBlock b;
-      b.position = static_cast<int32_t>(p);
-      b.layers = layers;
-      b.hidden = DRY_HIDDEN;
-      b.dtype = dtype;
-      b.data.resize(layers.size());
-      res.activations.push_back(std::move(b));
-    }
+    for (size_t p = 0; p < cap.positions.size(); p++)
+      res.activations.push_back(activation_block(static_cast<int32_t>(p), layers, DRY_HIDDEN, dtype));
     for (int32_t p : unit.prompts) {
       for (int32_t s = unit.sample_begin; s < unit.sample_end; s++) {
         SampleRow row = dry_sample(job, *stance, set, p, s, model_id);

@@ -191,12 +191,7 @@ UnitRunner engine_runner(const JobSpec& job, const std::vector<PromptSet>& sets,
     // Captured states: one block per capture position, rows in sample order.
     std::vector<int32_t> layers = archive_layers(job.capture, m.cfg.n_layer);
     for (size_t pi = 0; pi < job.capture.positions.size(); pi++) {
-      ActivationBlock b;
-      b.position = static_cast<int32_t>(pi);
-      b.layers = layers;
-      b.hidden = m.cfg.n_embd;
-      b.dtype = act_dtype(job.capture.dtype);
-      b.data.resize(layers.size());
+      ActivationBlock b = activation_block(static_cast<int32_t>(pi), layers, m.cfg.n_embd, act_dtype(job.capture.dtype));
       CapturePos pos = capture_pos(job.capture.positions[pi]);
       for (size_t i = 0; i < out.size(); i++) {
         auto it = rec.samples.find(static_cast<int64_t>(i));

@@ -15,6 +15,16 @@ ActDtype act_dtype(const std::string& capture_dtype) {
 
 size_t act_dtype_size(ActDtype t) { return t == ActDtype::F32 ? 4 : 2; }
 
+ActivationBlock activation_block(int32_t position, const std::vector<int32_t>& layers, int64_t hidden, ActDtype dtype) {
+  ActivationBlock b;
+  b.position = position;
+  b.layers = layers;
+  b.hidden = hidden;
+  b.dtype = dtype;
+  b.data.resize(layers.size());
+  return b;
+}
+
 std::vector<std::string> job_judges(const JobSpec& job) {
   std::vector<std::string> ids;
   for (const auto& j : job.judge.judges) ids.push_back(j.id);

@@ -73,6 +73,8 @@ struct ActivationBlock {
   std::vector<std::vector<uint8_t>> data;  // [layers] of [rows, hidden] in dtype, row-major
   int64_t rows() const { return static_cast<int64_t>(sample_in_unit.size()); }
 };
+// A block with no rows yet and one empty buffer per layer (what the shard writer expects, rows or not).
+ActivationBlock activation_block(int32_t position, const std::vector<int32_t>& layers, int64_t hidden, ActDtype dtype);
 
 struct UnitResult {
   std::vector<SampleRow> samples;
